@@ -1,0 +1,26 @@
+'use strict';
+// Locates and loads the compiled addon. Order: $CORE_TENSORS_NATIVE_PATH, build/Release, build-debug/Debug.
+const fs = require('node:fs');
+const path = require('node:path');
+
+const candidates = [
+  process.env.CORE_TENSORS_NATIVE_PATH,
+  path.join(__dirname, 'build', 'Release', 'core_tensors.node'),
+  path.join(__dirname, 'build-debug', 'Debug', 'core_tensors.node'),
+].filter(Boolean);
+
+function load() {
+  for (const file of candidates) {
+    if (fs.existsSync(file)) return { addon: require(file), file };
+  }
+  const err = new Error(
+    `core-tensors native addon not found (looked in: ${candidates.join(', ')}). ` +
+      'Build it with `npx nx run core-tensors-native:build-native` ' +
+      '(or `npm run build-native -w @anchor-refine/core-tensors-native`); it needs cmake, a C++17 compiler ' +
+      'and, for fast GEMM, `apt-get install libopenblas-dev`.',
+  );
+  err.code = 'CORE_TENSORS_ADDON_MISSING';
+  throw err;
+}
+
+module.exports = { load, candidates };

@@ -1,0 +1,163 @@
+/**
+ * The native addon's JS surface (N-API glue in native/core-tensors/src/napi.cc) and its loader.
+ * Every function validates its arguments and throws a TypeError/RangeError naming the function and the
+ * offending argument; none of them keeps a reference to the arrays after it returns.
+ */
+import { createRequire } from 'node:module';
+
+export interface AddonFeatures {
+  apiVersion: number;
+  blas: boolean;
+  blasVendor: string;
+  simd: string;
+  cudaCompiled: boolean;
+  cudaDevices: number;
+  threads: number;
+}
+
+export interface AttentionArgs {
+  batch: number;
+  heads: number;
+  qLen: number;
+  kLen: number;
+  headDim: number;
+  scale: number;
+  causal: boolean;
+  /** [batch, kLen], nonzero = padded key (ignored). */
+  keyPaddingMask?: Uint8Array;
+  /** Additive bias addressed with biasStrides over (batch, heads, q, k); 0 strides broadcast. */
+  bias?: Float32Array;
+  biasStrides?: [number, number, number, number];
+}
+
+export interface ComposeArgs {
+  rows: number;
+  armDim: number;
+  scale?: Float32Array;
+  shift?: Float32Array;
+  low?: Float32Array;
+  high?: Float32Array;
+}
+
+export interface CoreTensorsAddon {
+  features(): AddonFeatures;
+  setThreads(n: number): void;
+  /** C = op(A) op(B) row-major; see ct_gemm_run. */
+  gemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    b: Float32Array,
+    beta: number,
+    c: Float32Array,
+  ): void;
+  /** Batched GEMM with broadcast index maps; see ct_bmm_run. aIndex/bIndex may be null (identity). */
+  bmm(
+    transA: boolean,
+    transB: boolean,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    a: Float32Array,
+    aIndex: Int32Array | null,
+    b: Float32Array,
+    bIndex: Int32Array | null,
+    c: Float32Array,
+  ): void;
+  attentionForward(
+    args: AttentionArgs,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    lse: Float32Array,
+  ): void;
+  /** dbias may be null; when given it is accumulated into (zero-fill it first). */
+  attentionBackward(
+    args: AttentionArgs,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    lse: Float32Array,
+    dout: Float32Array,
+    dq: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    dbias: Float32Array | null,
+  ): void;
+  residualCompose(
+    args: ComposeArgs,
+    anchor: Float32Array,
+    delta: Float32Array | null,
+    gripLogit: Float32Array,
+    gripDelta: Float32Array | null,
+    arm: Float32Array,
+    prob: Float32Array,
+    closed: Uint8Array,
+  ): void;
+  residualComposeBackward(
+    args: ComposeArgs,
+    anchor: Float32Array,
+    delta: Float32Array | null,
+    gripLogit: Float32Array,
+    gripDelta: Float32Array | null,
+    dArm: Float32Array | null,
+    dProb: Float32Array | null,
+    dArmIn: Float32Array | null,
+    dLogit: Float32Array | null,
+    dGripDelta: Float32Array | null,
+  ): void;
+  /** CUDA versions (host arrays in/out). Throw when CUDA is not compiled or no device is present. */
+  cudaAttentionForward(
+    args: AttentionArgs,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    lse: Float32Array,
+  ): void;
+  cudaResidualCompose(
+    args: ComposeArgs,
+    anchor: Float32Array,
+    delta: Float32Array | null,
+    gripLogit: Float32Array,
+    gripDelta: Float32Array | null,
+    arm: Float32Array,
+    prob: Float32Array,
+    closed: Uint8Array,
+  ): void;
+}
+
+interface NativeLoader {
+  load(): { addon: CoreTensorsAddon; file: string };
+}
+
+let cached: { addon: CoreTensorsAddon; file: string } | undefined;
+
+/** Loads the addon once (throws an Error naming the build command when the binary is missing). */
+export function loadAddon(): CoreTensorsAddon {
+  if (!cached) {
+    const require = createRequire(import.meta.url);
+    const loader = require('@anchor-refine/core-tensors-native') as NativeLoader;
+    cached = loader.load();
+    const f = cached.addon.features();
+    if (!f.blas) {
+      console.warn(
+        `core-tensors: no BLAS library was found at build time; GEMM uses the portable blocked ${f.simd} kernel ` +
+          '(install libopenblas-dev and rebuild for full speed).',
+      );
+    }
+  }
+  return cached.addon;
+}
+
+/** Path of the loaded binary (for diagnostics). */
+export function addonPath(): string | undefined {
+  return cached?.file;
+}
