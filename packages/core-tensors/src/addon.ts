@@ -55,6 +55,20 @@ export interface CoreTensorsAddon {
     beta: number,
     c: Float32Array,
   ): void;
+  /** The portable blocked SIMD GEMM (what `gemm` uses when no BLAS was found); exported so tests and
+   *  benchmarks reach it in BLAS builds too. Same contract as `gemm`. */
+  gemmPortable(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    b: Float32Array,
+    beta: number,
+    c: Float32Array,
+  ): void;
   /** Batched GEMM with broadcast index maps; see ct_bmm_run. aIndex/bIndex may be null (identity). */
   bmm(
     transA: boolean,
