@@ -1,0 +1,237 @@
+/**
+ * core-tensors benchmark: every number is printed next to a peer measured in the same run.
+ *
+ *   npx nx run core-tensors:bench            (or: npm run bench -w @anchor-refine/core-tensors)
+ *   ... -- --quick                           smaller sizes, fewer repetitions
+ *   ... -- --json out.json                   also write the results as JSON
+ *
+ * Sections: GEMM GFLOP/s (native BLAS, native portable kernel, tfjs cpu, numpy), attention forward and
+ * forward+backward (fused kernel vs composite ops on the native backend vs the cpu backend), peak RSS of
+ * fused vs composite attention as T grows (child processes, so peaks do not mix), and the dispatch
+ * overhead of one small tfjs op.
+ */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { backendInfo, fusedAttention, fusedAttentionReference, selectBackend } from '@anchor-refine/core-tensors';
+import { loadAddon } from '@anchor-refine/core-tensors/addon';
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const jsonOut = argv.includes('--json') ? argv[argv.indexOf('--json') + 1] : undefined;
+const results: Record<string, unknown> = {};
+
+/** Median wall time in ms of fn over `reps` runs after one warm-up. */
+function timeMs(fn: () => void, reps: number): { p50: number; min: number } {
+  fn();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    fn();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: times[Math.floor(times.length / 2)], min: times[0] };
+}
+
+function randomArray(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = ((s >>> 0) / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+
+const pad = (s: string | number, n: number) => String(s).padStart(n);
+const fmt = (x: number | undefined, d = 1) => (x === undefined || Number.isNaN(x) ? '—' : x.toFixed(d));
+
+// ---- GEMM ------------------------------------------------------------------------------------------
+
+function numpyGflops(sizes: number[], threads: number): Record<number, number> {
+  const script = `
+import json, sys, time
+import numpy as np
+out = {}
+for n in ${JSON.stringify(sizes)}:
+    a = np.random.rand(n, n).astype(np.float32); b = np.random.rand(n, n).astype(np.float32)
+    a @ b
+    reps = max(3, int(2e9 / (2 * n ** 3)))
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter(); a @ b; ts.append(time.perf_counter() - t0)
+    ts.sort(); out[n] = 2 * n ** 3 / ts[len(ts) // 2] / 1e9
+print(json.dumps(out))
+`;
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+  const r = spawnSync('python3', ['-c', script], { encoding: 'utf8', env });
+  if (r.status !== 0) return {};
+  return JSON.parse(r.stdout.trim()) as Record<number, number>;
+}
+
+async function benchGemm(): Promise<void> {
+  const addon = loadAddon();
+  const features = addon.features();
+  const sizes = quick ? [256, 512, 1024] : [256, 512, 1024, 2048];
+  const numpy = numpyGflops(sizes, features.threads);
+  console.log(`\nGEMM fp32 C = A·B, square n, GFLOP/s (p50), ${features.threads} threads, BLAS: ${features.blasVendor}`);
+  console.log(`${pad('n', 6)} ${pad('native', 9)} ${pad('portable', 9)} ${pad('tfjs-cpu', 9)} ${pad('numpy', 9)} ${pad('native/numpy', 13)}`);
+  const rows: Record<string, unknown>[] = [];
+  for (const n of sizes) {
+    const a = randomArray(n * n, 1);
+    const b = randomArray(n * n, 2);
+    const c = new Float32Array(n * n);
+    const flops = 2 * n ** 3;
+    const reps = Math.max(3, Math.min(50, Math.round(2e9 / flops)));
+    const native = timeMs(() => addon.gemm(false, false, n, n, n, 1, a, b, 0, c), reps);
+    const portable = timeMs(() => addon.gemmPortable(false, false, n, n, n, 1, a, b, 0, c), Math.max(2, reps >> 1));
+    let tfjsCpu: number | undefined;
+    if (n <= (quick ? 512 : 1024)) {
+      await selectBackend('cpu');
+      const ta = tf.tensor2d(a, [n, n]);
+      const tb = tf.tensor2d(b, [n, n]);
+      tfjsCpu = timeMs(() => tf.tidy(() => tf.matMul(ta, tb).dataSync()), 1).p50;
+      tf.dispose([ta, tb]);
+      await selectBackend('native');
+    }
+    const g = (ms: number | undefined) => (ms === undefined ? undefined : flops / (ms * 1e6));
+    const row = {
+      n,
+      native: g(native.p50),
+      portable: g(portable.p50),
+      tfjsCpu: g(tfjsCpu),
+      numpy: numpy[n],
+      nativeOverNumpy: numpy[n] ? (g(native.p50) as number) / numpy[n] : undefined,
+    };
+    rows.push(row);
+    console.log(
+      `${pad(n, 6)} ${pad(fmt(row.native), 9)} ${pad(fmt(row.portable), 9)} ${pad(fmt(row.tfjsCpu, 2), 9)} ${pad(fmt(row.numpy), 9)} ${pad(fmt(row.nativeOverNumpy, 2), 13)}`,
+    );
+  }
+  if (Object.keys(numpy).length === 0) console.log('  (numpy column empty: python3 with numpy not found)');
+  results.gemm = rows;
+}
+
+// ---- attention -------------------------------------------------------------------------------------
+
+type AttnFn = (q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, causal: boolean) => tf.Tensor4D;
+const fused: AttnFn = (q, k, v, causal) => fusedAttention(q, k, v, { causal }) as tf.Tensor4D;
+const composite: AttnFn = (q, k, v, causal) => fusedAttentionReference(q, k, v, { causal }) as tf.Tensor4D;
+
+function attentionTimes(fn: AttnFn, shape: [number, number, number, number], causal: boolean, reps: number) {
+  const [B, H, T, D] = shape;
+  const q = tf.tensor4d(randomArray(B * H * T * D, 3), shape);
+  const k = tf.tensor4d(randomArray(B * H * T * D, 4), shape);
+  const v = tf.tensor4d(randomArray(B * H * T * D, 5), shape);
+  const dy = tf.tensor4d(randomArray(B * H * T * D, 6), shape);
+  const fwd = timeMs(() => tf.tidy(() => fn(q, k, v, causal).dataSync()), reps);
+  const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+    fn(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, causal),
+  );
+  const fwdBwd = timeMs(
+    () =>
+      tf.tidy(() => {
+        for (const g of grads([q, k, v], dy)) g.dataSync();
+      }),
+    reps,
+  );
+  tf.dispose([q, k, v, dy]);
+  return { fwd: fwd.p50, fwdBwd: fwdBwd.p50 };
+}
+
+async function benchAttention(): Promise<void> {
+  const shape: [number, number, number, number] = quick ? [2, 8, 256, 64] : [8, 8, 512, 64];
+  const reps = quick ? 3 : 5;
+  console.log(`\nAttention [B,H,T,D] = [${shape}], ms p50 (forward | forward+backward)`);
+  console.log(`${pad('mask', 8)} ${pad('fused', 17)} ${pad('composite/native', 19)} ${pad('composite/cpu', 19)} ${pad('speedup fwd+bwd', 16)}`);
+  const rows: Record<string, unknown>[] = [];
+  for (const causal of [false, true]) {
+    await selectBackend('native');
+    const f = attentionTimes(fused, shape, causal, reps);
+    const c = attentionTimes(composite, shape, causal, reps);
+    await selectBackend('cpu');
+    const cpu = attentionTimes(composite, shape, causal, 1);
+    await selectBackend('native');
+    const row = { causal, fused: f, compositeNative: c, compositeCpu: cpu, speedupFwdBwd: c.fwdBwd / f.fwdBwd };
+    rows.push(row);
+    const pair = (t: { fwd: number; fwdBwd: number }) => `${fmt(t.fwd)} | ${fmt(t.fwdBwd)}`;
+    console.log(
+      `${pad(causal ? 'causal' : 'none', 8)} ${pad(pair(f), 17)} ${pad(pair(c), 19)} ${pad(pair(cpu), 19)} ${pad(`${fmt(row.speedupFwdBwd, 2)}x`, 16)}`,
+    );
+  }
+  results.attention = { shape, rows };
+}
+
+// ---- peak RSS (child processes) ----------------------------------------------------------------------
+
+async function rssChild(kind: 'fused' | 'composite', T: number): Promise<void> {
+  await selectBackend('native');
+  const shape: [number, number, number, number] = [1, 8, T, 64];
+  const base = process.resourceUsage().maxRSS;
+  attentionTimes(kind === 'fused' ? fused : composite, shape, true, 1);
+  const peak = process.resourceUsage().maxRSS;
+  console.log(JSON.stringify({ baseKb: base, peakKb: peak }));
+}
+
+function benchRss(): void {
+  const Ts = quick ? [512, 1024] : [512, 1024, 2048];
+  console.log('\nPeak RSS growth during attention fwd+bwd, [B,H,D] = [1,8,64], causal (MB above the process baseline)');
+  console.log(`${pad('T', 6)} ${pad('fused', 9)} ${pad('composite', 10)} ${pad('ratio', 7)}`);
+  const self = fileURLToPath(import.meta.url);
+  const rows: Record<string, unknown>[] = [];
+  for (const T of Ts) {
+    const measure = (kind: string) => {
+      const r = spawnSync(process.execPath, [...process.execArgv, self, '--rss-child', kind, String(T)], {
+        encoding: 'utf8',
+      });
+      const line = r.stdout.trim().split('\n').pop() ?? '';
+      const { baseKb, peakKb } = JSON.parse(line) as { baseKb: number; peakKb: number };
+      return (peakKb - baseKb) / 1024;
+    };
+    const f = measure('fused');
+    const c = measure('composite');
+    rows.push({ T, fusedMb: f, compositeMb: c });
+    console.log(`${pad(T, 6)} ${pad(fmt(f), 9)} ${pad(fmt(c), 10)} ${pad(`${fmt(c / Math.max(f, 1), 1)}x`, 7)}`);
+  }
+  results.rss = rows;
+}
+
+// ---- dispatch overhead -------------------------------------------------------------------------------
+
+async function benchDispatch(): Promise<void> {
+  console.log('\nDispatch overhead of one small op (tf.add on two [4] tensors + dispose), µs per op');
+  const rows: Record<string, number> = {};
+  for (const name of ['native', 'cpu'] as const) {
+    await selectBackend(name);
+    const a = tf.tensor1d([1, 2, 3, 4]);
+    const b = tf.tensor1d([4, 3, 2, 1]);
+    const n = 20000;
+    const t = timeMs(() => {
+      for (let i = 0; i < n; i++) tf.add(a, b).dispose();
+    }, 3);
+    rows[name] = (t.p50 * 1000) / n;
+    tf.dispose([a, b]);
+  }
+  console.log(`  native ${fmt(rows.native, 2)} µs, cpu ${fmt(rows.cpu, 2)} µs`);
+  results.dispatchUs = rows;
+  await selectBackend('native');
+}
+
+async function main(): Promise<void> {
+  if (argv[0] === '--rss-child') return rssChild(argv[1] as 'fused' | 'composite', Number(argv[2]));
+  await selectBackend('native');
+  const info = backendInfo();
+  console.log(`core-tensors bench${quick ? ' (quick)' : ''}: addon ${info.addonPath ?? '?'}`);
+  console.log(`  features: ${JSON.stringify(info.features)}`);
+  await benchGemm();
+  await benchAttention();
+  benchRss();
+  await benchDispatch();
+  if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify(results, null, 2)}\n`);
+}
+
+await main();

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# One entry point that sets a fresh machine up and runs a job:
+#   bash tools/bootstrap.sh test    # install, build the native addon, run every test, print "N passed, N failed"
+#   bash tools/bootstrap.sh demo    # install, build, run the end-to-end demo
+#   bash tools/bootstrap.sh setup   # install and build only
+# Idempotent: each step is skipped when its result is already there (Nx caches the native build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+job="${1:-test}"
+shift || true
+
+export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false NX_SKIP_NX_CACHE="${NX_SKIP_NX_CACHE:-}"
+
+# --- system packages (Debian) -------------------------------------------------------------------
+missing=()
+command -v cmake >/dev/null 2>&1 || missing+=(cmake)
+command -v g++ >/dev/null 2>&1 || missing+=(g++)
+command -v make >/dev/null 2>&1 || missing+=(make)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+# OpenBLAS makes GEMM ~100x faster than tfjs's JS loops; without it a portable kernel is built.
+dpkg -s libopenblas-dev >/dev/null 2>&1 || missing+=(libopenblas-dev)
+if ((${#missing[@]})); then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: installing ${missing[*]} with apt-get"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "bootstrap: missing system packages: ${missing[*]} (run as root, or install them with your package manager)"
+  fi
+fi
+
+# --- npm packages -------------------------------------------------------------------------------
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "bootstrap: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# --- native addon -------------------------------------------------------------------------------
+npx nx run core-tensors-native:build-native --outputStyle=static
+
+case "$job" in
+  setup) echo "bootstrap: ready" ;;
+  test) exec node tools/test.mjs "$@" ;;
+  demo) exec node tools/demo.mjs "$@" ;;
+  *) echo "usage: bash tools/bootstrap.sh test|demo|setup" >&2; exit 2 ;;
+esac
