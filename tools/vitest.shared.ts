@@ -1,4 +1,5 @@
-import { defaultServerConditions, mergeConfig, type UserConfig } from 'vitest/config';
+import { defaultServerConditions } from 'vite';
+import { mergeConfig, type UserConfig } from 'vitest/config';
 
 /**
  * Shared Vitest settings. Tests import workspace packages from their TypeScript sources through the

@@ -11,8 +11,11 @@ extern "C" {
 /* Records a printf-style message as this thread's last error (see ct_error_last) and returns status. */
 ct_status ct_error_set(ct_status status, const char *fmt, ...);
 
-/* Clears this thread's last error message (called at the start of every public CPU entry point). */
-void ct_error_clear(void);
+/* The portable blocked GEMM with the ct_gemm_run contract, reachable in BLAS builds too (src/gemm.cc);
+ * exported to JS as gemmPortable. */
+ct_status ct_gemm_portable_run(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                               const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                               float *c, int64_t ldc);
 
 #ifdef __cplusplus
 }

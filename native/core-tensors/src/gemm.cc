@@ -1,0 +1,137 @@
+// ct_gemm_run / ct_bmm_run: CBLAS (OpenBLAS) when the build found one, the portable kernel otherwise.
+#include <algorithm>
+#include <climits>
+#include <exception>
+#include <new>
+
+#include "ct_internal.h"
+
+#if CT_HAVE_BLAS
+#include <cblas.h>
+#endif
+
+namespace {
+
+bool fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
+
+ct_status check_gemm(const char *fn, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                     const float *a, int64_t lda, const float *b, int64_t ldb, const float *c,
+                     int64_t ldc) {
+  if (m < 0 || n < 0 || k < 0)
+    return ct_error_set(CT_STATUS_INVALID_ARGUMENT, "%s: negative size (m=%lld, n=%lld, k=%lld)", fn,
+                        (long long)m, (long long)n, (long long)k);
+  const int64_t a_cols = trans_a ? m : k, b_cols = trans_b ? k : n;
+  if (lda < std::max<int64_t>(1, a_cols) || ldb < std::max<int64_t>(1, b_cols) ||
+      ldc < std::max<int64_t>(1, n))
+    return ct_error_set(CT_STATUS_INVALID_ARGUMENT,
+                        "%s: leading dimension too small (lda=%lld needs >= %lld, ldb=%lld needs >= %lld, "
+                        "ldc=%lld needs >= %lld)",
+                        fn, (long long)lda, (long long)std::max<int64_t>(1, a_cols), (long long)ldb,
+                        (long long)std::max<int64_t>(1, b_cols), (long long)ldc,
+                        (long long)std::max<int64_t>(1, n));
+  if ((m > 0 && n > 0 && !c) || (m > 0 && n > 0 && k > 0 && (!a || !b)))
+    return ct_error_set(CT_STATUS_INVALID_ARGUMENT, "%s: null matrix pointer", fn);
+  return CT_STATUS_OK;
+}
+
+// One GEMM on the calling thread's choice of engine. threaded=false: must not start threads.
+void gemm_dispatch(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                   int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc,
+                   bool threaded) {
+#if CT_HAVE_BLAS
+  if (threaded && !ct::in_parallel_region() && fits_int(m) && fits_int(n) && fits_int(k) &&
+      fits_int(lda) && fits_int(ldb) && fits_int(ldc)) {
+    if (m == 0 || n == 0) return;
+    if (k == 0 || alpha == 0.f || beta == 0.f) {
+      // beta = 0 must ignore NaN garbage in C: clear it ourselves rather than trust the library.
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.f ? 0.f : c[i * ldc + j] * beta;
+      if (k == 0 || alpha == 0.f) return;
+      beta = 0.f;
+    }
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m,
+                (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+    return;
+  }
+#endif
+  ct::gemm_portable(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threaded);
+}
+
+}  // namespace
+
+extern "C" ct_status ct_gemm_run(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                                 const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                                 float *c, int64_t ldc) {
+  ct_status st = check_gemm("ct_gemm_run", trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+  if (st != CT_STATUS_OK) return st;
+  try {
+    gemm_dispatch(trans_a != 0, trans_b != 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, true);
+  } catch (const std::bad_alloc &) {
+    return ct_error_set(CT_STATUS_OUT_OF_MEMORY, "ct_gemm_run: out of memory");
+  } catch (const std::exception &e) {
+    return ct_error_set(CT_STATUS_INVALID_ARGUMENT, "ct_gemm_run: %s", e.what());
+  }
+  return CT_STATUS_OK;
+}
+
+/* Portable kernel with the ct_gemm_run contract (exported to JS as gemmPortable). */
+extern "C" ct_status ct_gemm_portable_run(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                                          float alpha, const float *a, int64_t lda, const float *b,
+                                          int64_t ldb, float beta, float *c, int64_t ldc) {
+  ct_status st = check_gemm("ct_gemm_portable_run", trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+  if (st != CT_STATUS_OK) return st;
+  try {
+    ct::gemm_portable(trans_a != 0, trans_b != 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, true);
+  } catch (const std::bad_alloc &) {
+    return ct_error_set(CT_STATUS_OUT_OF_MEMORY, "ct_gemm_portable_run: out of memory");
+  } catch (const std::exception &e) {
+    return ct_error_set(CT_STATUS_INVALID_ARGUMENT, "ct_gemm_portable_run: %s", e.what());
+  }
+  return CT_STATUS_OK;
+}
+
+extern "C" ct_status ct_bmm_run(int trans_a, int trans_b, int64_t batch, int64_t m, int64_t n, int64_t k,
+                                const float *a, const int32_t *a_index, const float *b,
+                                const int32_t *b_index, float *c) {
+  if (batch < 0)
+    return ct_error_set(CT_STATUS_INVALID_ARGUMENT, "ct_bmm_run: negative batch %lld", (long long)batch);
+  if (m < 0 || n < 0 || k < 0)
+    return ct_error_set(CT_STATUS_INVALID_ARGUMENT, "ct_bmm_run: negative size (m=%lld, n=%lld, k=%lld)",
+                        (long long)m, (long long)n, (long long)k);
+  if (batch == 0 || m == 0 || n == 0) return CT_STATUS_OK;
+  const int64_t lda = std::max<int64_t>(1, trans_a ? m : k), ldb = std::max<int64_t>(1, trans_b ? k : n),
+                ldc = std::max<int64_t>(1, n);
+  ct_status st = check_gemm("ct_bmm_run", trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+  if (st != CT_STATUS_OK) return st;
+  for (int64_t i = 0; i < batch; ++i) {
+    if ((a_index && a_index[i] < 0) || (b_index && b_index[i] < 0))
+      return ct_error_set(CT_STATUS_INVALID_ARGUMENT, "ct_bmm_run: negative index at batch %lld",
+                          (long long)i);
+  }
+  const int64_t sa = m * k, sb = k * n, sc = m * n;
+  auto one = [&](int64_t i, bool threaded) {
+    const float *ai = a ? a + (a_index ? a_index[i] : i) * sa : a;
+    const float *bi = b ? b + (b_index ? b_index[i] : i) * sb : b;
+    gemm_dispatch(trans_a != 0, trans_b != 0, m, n, k, 1.f, ai, lda, bi, ldb, 0.f, c + i * sc, ldc,
+                  threaded);
+  };
+  try {
+    // Large matrices: one (multi-threaded) GEMM per matrix. Many small ones: spread the batch over the
+    // pool, each matrix on one thread with the portable kernel (no BLAS threads inside pool threads).
+    const double flops = 2.0 * (double)m * (double)n * (double)k;
+    const int threads = ct::pool_threads();
+    if (threads > 1 && batch > 1 && flops < 2.0 * 160 * 160 * 160) {
+      const int64_t chunks = std::min<int64_t>(batch, 8 * threads);
+      ct::parallel_for(chunks, [&](int64_t g) {
+        for (int64_t i = g * batch / chunks; i < (g + 1) * batch / chunks; ++i) one(i, false);
+      });
+    } else {
+      for (int64_t i = 0; i < batch; ++i) one(i, true);
+    }
+  } catch (const std::bad_alloc &) {
+    return ct_error_set(CT_STATUS_OUT_OF_MEMORY, "ct_bmm_run: out of memory");
+  } catch (const std::exception &e) {
+    return ct_error_set(CT_STATUS_INVALID_ARGUMENT, "ct_bmm_run: %s", e.what());
+  }
+  return CT_STATUS_OK;
+}

@@ -1,0 +1,485 @@
+// Node-API glue (node-addon-api, NAPI_VERSION 8, C++ exceptions). The JS contract is
+// packages/core-tensors/src/addon.ts (interface CoreTensorsAddon).
+//
+// Every function is synchronous, validates the type and length of every TypedArray and every size
+// before touching memory (TypeError for a wrong type, RangeError for a wrong value or length, each
+// message naming the function and the shapes), works on the arrays' memory in place (zero copy,
+// Data() already includes the view's byteOffset) and keeps no pointer after it returns.
+// A ct_status failure becomes a JS Error carrying ct_error_last() with code = "CT_STATUS_…".
+// No global state lives here, so the addon is safe to load in several worker_threads.
+#include <napi.h>
+
+#include <cmath>
+#include <cstdint>
+#include <exception>
+#include <new>
+#include <sstream>
+#include <string>
+
+#include "ct_internal.h"
+
+namespace {
+
+constexpr double kMaxSize = 4294967296.0;  // 2^32: larger than any TypedArray length in practice
+
+std::string describe(const Napi::Value &v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsBoolean()) return "boolean";
+  if (v.IsNumber()) return "number";
+  if (v.IsString()) return "string";
+  if (v.IsTypedArray()) {
+    switch (v.As<Napi::TypedArray>().TypedArrayType()) {
+      case napi_int8_array: return "Int8Array";
+      case napi_uint8_array: return "Uint8Array";
+      case napi_uint8_clamped_array: return "Uint8ClampedArray";
+      case napi_int16_array: return "Int16Array";
+      case napi_uint16_array: return "Uint16Array";
+      case napi_int32_array: return "Int32Array";
+      case napi_uint32_array: return "Uint32Array";
+      case napi_float32_array: return "Float32Array";
+      case napi_float64_array: return "Float64Array";
+      case napi_bigint64_array: return "BigInt64Array";
+      case napi_biguint64_array: return "BigUint64Array";
+      default: return "TypedArray";
+    }
+  }
+  if (v.IsArray()) return "Array";
+  if (v.IsFunction()) return "function";
+  if (v.IsObject()) return "object";
+  return "value";
+}
+
+std::string num(double x) {
+  std::ostringstream os;
+  os.precision(17);
+  os << x;
+  return os.str();
+}
+
+[[noreturn]] void type_error(Napi::Env env, const std::string &msg) { throw Napi::TypeError::New(env, msg); }
+[[noreturn]] void range_error(Napi::Env env, const std::string &msg) { throw Napi::RangeError::New(env, msg); }
+
+const char *status_code(ct_status st) {
+  switch (st) {
+    case CT_STATUS_OK: return "CT_STATUS_OK";
+    case CT_STATUS_INVALID_ARGUMENT: return "CT_STATUS_INVALID_ARGUMENT";
+    case CT_STATUS_OUT_OF_MEMORY: return "CT_STATUS_OUT_OF_MEMORY";
+    case CT_STATUS_NO_DEVICE: return "CT_STATUS_NO_DEVICE";
+    case CT_STATUS_NOT_COMPILED: return "CT_STATUS_NOT_COMPILED";
+    case CT_STATUS_DEVICE_ERROR: return "CT_STATUS_DEVICE_ERROR";
+  }
+  return "CT_STATUS_UNKNOWN";
+}
+
+void check_status(Napi::Env env, const char *fn, ct_status st) {
+  if (st == CT_STATUS_OK) return;
+  const char *last = ct_error_last();
+  Napi::Error e = Napi::Error::New(
+      env, std::string(fn) + ": " + (last && *last ? last : status_code(st)));
+  e.Set("code", Napi::String::New(env, status_code(st)));
+  e.Set("status", Napi::Number::New(env, (double)st));
+  throw e;
+}
+
+// Runs a kernel, turning C++ exceptions that escaped it into JS errors (the kernels catch their own,
+// this is belt and braces: an exception must never leave a Node-API callback).
+template <class F>
+void run_kernel(Napi::Env env, const char *fn, F &&f) {
+  ct_status st;
+  try {
+    st = f();
+  } catch (const std::bad_alloc &) {
+    throw Napi::Error::New(env, std::string(fn) + ": out of memory");
+  } catch (const std::exception &e) {
+    throw Napi::Error::New(env, std::string(fn) + ": " + e.what());
+  }
+  check_status(env, fn, st);
+}
+
+struct Fn {
+  Napi::Env env;
+  const char *name;
+
+  std::string pre() const { return std::string(name) + ": "; }
+
+  int64_t size(const Napi::Value &v, const char *what, int64_t min = 0) const {
+    if (!v.IsNumber()) type_error(env, pre() + what + " must be a number, got " + describe(v));
+    const double x = v.As<Napi::Number>().DoubleValue();
+    if (!std::isfinite(x) || std::floor(x) != x)
+      range_error(env, pre() + what + " must be an integer, got " + num(x));
+    if (x < (double)min) range_error(env, pre() + what + " must be >= " + std::to_string(min) + ", got " + num(x));
+    if (x > kMaxSize) range_error(env, pre() + what + " is too large (" + num(x) + ")");
+    return (int64_t)x;
+  }
+
+  double number(const Napi::Value &v, const char *what, bool finite) const {
+    if (!v.IsNumber()) type_error(env, pre() + what + " must be a number, got " + describe(v));
+    const double x = v.As<Napi::Number>().DoubleValue();
+    if (finite && !std::isfinite(x)) range_error(env, pre() + what + " must be finite, got " + num(x));
+    return x;
+  }
+
+  bool flag(const Napi::Value &v, const char *what, bool allow_undefined) const {
+    if (v.IsBoolean()) return v.As<Napi::Boolean>().Value();
+    if (allow_undefined && v.IsUndefined()) return false;
+    if (v.IsNumber()) {
+      const double x = v.As<Napi::Number>().DoubleValue();
+      if (x == 0 || x == 1) return x == 1;
+    }
+    type_error(env, pre() + what + " must be a boolean, got " + describe(v));
+  }
+
+  bool is_nullish(const Napi::Value &v) const { return v.IsNull() || v.IsUndefined(); }
+
+  template <class T>
+  T *array(const Napi::Value &v, napi_typedarray_type type, const char *tname, const char *what,
+           bool optional, size_t *len) const {
+    if (optional && is_nullish(v)) {
+      *len = 0;
+      return nullptr;
+    }
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type)
+      type_error(env, pre() + what + " must be a " + tname + (optional ? " or null" : "") + ", got " + describe(v));
+    auto ta = v.As<Napi::TypedArrayOf<T>>();
+    *len = ta.ElementLength();
+    return ta.Data();
+  }
+
+  float *f32(const Napi::Value &v, const char *what, bool optional, size_t *len) const {
+    return array<float>(v, napi_float32_array, "Float32Array", what, optional, len);
+  }
+
+  // expected length check: "<fn>: q has 100 floats, expected batch*heads*qLen*headDim = 128 (dims)"
+  void expect(const char *what, const char *unit, size_t actual, int64_t expected, const char *formula,
+              const std::string &dims) const {
+    if ((int64_t)actual != expected)
+      range_error(env, pre() + what + " has " + std::to_string(actual) + " " + unit + ", expected " + formula +
+                           " = " + std::to_string(expected) + " (" + dims + ")");
+  }
+
+  int64_t mul(std::initializer_list<int64_t> xs, const std::string &dims) const {
+    int64_t r = 1;
+    for (int64_t x : xs)
+      if (__builtin_mul_overflow(r, x, &r)) range_error(env, pre() + "sizes are too large (" + dims + ")");
+    return r;
+  }
+
+  Napi::Object object(const Napi::Value &v, const char *what) const {
+    if (!v.IsObject() || v.IsArray() || v.IsTypedArray() || v.IsFunction())
+      type_error(env, pre() + what + " must be an object, got " + describe(v));
+    return v.As<Napi::Object>();
+  }
+};
+
+// ---- attention --------------------------------------------------------------------------------------
+
+struct AttnArgs {
+  ct_attention_desc d{};
+  size_t bias_len = 0;
+  bool has_bias = false;
+  std::string dims;
+  int64_t nq = 0, nk = 0, nrow = 0;  // element counts of q/out, k/v, lse
+};
+
+AttnArgs parse_attention(const Fn &f, const Napi::Value &v) {
+  Napi::Object o = f.object(v, "args");
+  AttnArgs a;
+  ct_attention_desc &d = a.d;
+  d.batch = f.size(o.Get("batch"), "args.batch");
+  d.heads = f.size(o.Get("heads"), "args.heads");
+  d.q_len = f.size(o.Get("qLen"), "args.qLen");
+  d.k_len = f.size(o.Get("kLen"), "args.kLen");
+  d.head_dim = f.size(o.Get("headDim"), "args.headDim", 1);
+  if (d.head_dim > 256)
+    range_error(f.env, f.pre() + "args.headDim=" + std::to_string(d.head_dim) + " exceeds the maximum 256");
+  d.scale = (float)f.number(o.Get("scale"), "args.scale", true);
+  d.causal = f.flag(o.Get("causal"), "args.causal", true) ? 1 : 0;
+  a.dims = "batch=" + std::to_string(d.batch) + ", heads=" + std::to_string(d.heads) +
+           ", qLen=" + std::to_string(d.q_len) + ", kLen=" + std::to_string(d.k_len) +
+           ", headDim=" + std::to_string(d.head_dim);
+  a.nq = f.mul({d.batch, d.heads, d.q_len, d.head_dim}, a.dims);
+  a.nk = f.mul({d.batch, d.heads, d.k_len, d.head_dim}, a.dims);
+  a.nrow = f.mul({d.batch, d.heads, d.q_len}, a.dims);
+
+  size_t len = 0;
+  Napi::Value mask = o.Get("keyPaddingMask");
+  d.key_padding_mask = f.array<uint8_t>(mask, napi_uint8_array, "Uint8Array", "args.keyPaddingMask", true, &len);
+  if (d.key_padding_mask || !f.is_nullish(mask))
+    f.expect("args.keyPaddingMask", "bytes", len, f.mul({d.batch, d.k_len}, a.dims), "batch*kLen",
+             "batch=" + std::to_string(d.batch) + ", kLen=" + std::to_string(d.k_len));
+
+  Napi::Value bias = o.Get("bias");
+  d.bias = f.f32(bias, "args.bias", true, &a.bias_len);
+  a.has_bias = !f.is_nullish(bias);
+  if (a.has_bias) {
+    Napi::Value sv = o.Get("biasStrides");
+    if (!(sv.IsArray() || sv.IsTypedArray()))
+      type_error(f.env, f.pre() + "args.biasStrides must be an array of 4 integers when args.bias is given, got " +
+                            describe(sv));
+    Napi::Object so = sv.As<Napi::Object>();
+    const uint32_t n = sv.IsArray() ? sv.As<Napi::Array>().Length() : (uint32_t)sv.As<Napi::TypedArray>().ElementLength();
+    if (n != 4)
+      range_error(f.env, f.pre() + "args.biasStrides must have 4 entries (batch, heads, q, k strides), got " +
+                             std::to_string(n));
+    static const char *names[4] = {"args.biasStrides[0]", "args.biasStrides[1]", "args.biasStrides[2]",
+                                   "args.biasStrides[3]"};
+    for (uint32_t i = 0; i < 4; ++i) d.bias_strides[i] = f.size(so.Get(i), names[i]);
+    // highest element addressed must lie inside the bias array
+    const int64_t ext[4] = {d.batch, d.heads, d.q_len, d.k_len};
+    bool empty = false;
+    for (int64_t e : ext) empty = empty || e == 0;
+    if (!empty) {
+      int64_t maxoff = 0;
+      for (int i = 0; i < 4; ++i) {
+        int64_t t;
+        if (__builtin_mul_overflow(ext[i] - 1, d.bias_strides[i], &t) || __builtin_add_overflow(maxoff, t, &maxoff))
+          range_error(f.env, f.pre() + "args.biasStrides are too large (" + a.dims + ")");
+      }
+      if ((size_t)maxoff >= a.bias_len)
+        range_error(f.env, f.pre() + "args.biasStrides [" + std::to_string(d.bias_strides[0]) + ", " +
+                               std::to_string(d.bias_strides[1]) + ", " + std::to_string(d.bias_strides[2]) +
+                               ", " + std::to_string(d.bias_strides[3]) + "] address element " +
+                               std::to_string(maxoff) + " but args.bias has " + std::to_string(a.bias_len) +
+                               " floats (" + a.dims + ")");
+    }
+  }
+  return a;
+}
+
+float *tensor(const Fn &f, const AttnArgs &a, const Napi::Value &v, const char *what, int kind) {
+  size_t len = 0;
+  float *p = f.f32(v, what, false, &len);
+  if (kind == 0)
+    f.expect(what, "floats", len, a.nq, "batch*heads*qLen*headDim", a.dims);
+  else if (kind == 1)
+    f.expect(what, "floats", len, a.nk, "batch*heads*kLen*headDim", a.dims);
+  else
+    f.expect(what, "floats", len, a.nrow, "batch*heads*qLen", a.dims);
+  return p;
+}
+
+template <bool CUDA>
+void attention_forward(const Napi::CallbackInfo &info) {
+  Fn f{info.Env(), CUDA ? "cudaAttentionForward" : "attentionForward"};
+  AttnArgs a = parse_attention(f, info[0]);
+  float *q = tensor(f, a, info[1], "q", 0);
+  float *k = tensor(f, a, info[2], "k", 1);
+  float *v = tensor(f, a, info[3], "v", 1);
+  float *out = tensor(f, a, info[4], "out", 0);
+  float *lse = tensor(f, a, info[5], "lse", 2);
+  run_kernel(f.env, f.name, [&] {
+    return CUDA ? ct_cuda_attention_forward(&a.d, q, k, v, out, lse) : ct_attention_forward(&a.d, q, k, v, out, lse);
+  });
+}
+
+void attention_backward(const Napi::CallbackInfo &info) {
+  Fn f{info.Env(), "attentionBackward"};
+  AttnArgs a = parse_attention(f, info[0]);
+  float *q = tensor(f, a, info[1], "q", 0);
+  float *k = tensor(f, a, info[2], "k", 1);
+  float *v = tensor(f, a, info[3], "v", 1);
+  float *out = tensor(f, a, info[4], "out", 0);
+  float *lse = tensor(f, a, info[5], "lse", 2);
+  float *dout = tensor(f, a, info[6], "dout", 0);
+  float *dq = tensor(f, a, info[7], "dq", 0);
+  float *dk = tensor(f, a, info[8], "dk", 1);
+  float *dv = tensor(f, a, info[9], "dv", 1);
+  size_t dlen = 0;
+  float *dbias = f.f32(info[10], "dbias", true, &dlen);
+  if (dbias || !f.is_nullish(info[10])) {
+    if (!a.has_bias) range_error(f.env, f.pre() + "dbias was given but args.bias is missing (dbias takes the layout of bias)");
+    if (dlen != a.bias_len)
+      range_error(f.env, f.pre() + "dbias has " + std::to_string(dlen) + " floats, expected the length of args.bias = " +
+                             std::to_string(a.bias_len) + " (" + a.dims + ")");
+  }
+  run_kernel(f.env, f.name, [&] { return ct_attention_backward(&a.d, q, k, v, out, lse, dout, dq, dk, dv, dbias); });
+}
+
+// ---- GEMM -------------------------------------------------------------------------------------------
+
+template <bool PORTABLE>
+void gemm(const Napi::CallbackInfo &info) {
+  Fn f{info.Env(), PORTABLE ? "gemmPortable" : "gemm"};
+  const bool ta = f.flag(info[0], "transA", false), tb = f.flag(info[1], "transB", false);
+  const int64_t m = f.size(info[2], "m"), n = f.size(info[3], "n"), k = f.size(info[4], "k");
+  const float alpha = (float)f.number(info[5], "alpha", false);
+  std::string dims = "m=" + std::to_string(m) + ", n=" + std::to_string(n) + ", k=" + std::to_string(k) +
+                     ", transA=" + (ta ? "true" : "false") + ", transB=" + (tb ? "true" : "false");
+  size_t la = 0, lb = 0, lc = 0;
+  float *a = f.f32(info[6], "a", false, &la);
+  float *b = f.f32(info[7], "b", false, &lb);
+  const float beta = (float)f.number(info[8], "beta", false);
+  float *c = f.f32(info[9], "c", false, &lc);
+  f.expect("a", "floats", la, f.mul({m, k}, dims), "m*k", dims);
+  f.expect("b", "floats", lb, f.mul({k, n}, dims), "k*n", dims);
+  f.expect("c", "floats", lc, f.mul({m, n}, dims), "m*n", dims);
+  const int64_t lda = std::max<int64_t>(1, ta ? m : k), ldb = std::max<int64_t>(1, tb ? k : n),
+                ldc = std::max<int64_t>(1, n);
+  run_kernel(f.env, f.name, [&] {
+    return PORTABLE ? ct_gemm_portable_run(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+                    : ct_gemm_run(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  });
+}
+
+void bmm(const Napi::CallbackInfo &info) {
+  Fn f{info.Env(), "bmm"};
+  const bool ta = f.flag(info[0], "transA", false), tb = f.flag(info[1], "transB", false);
+  const int64_t batch = f.size(info[2], "batch"), m = f.size(info[3], "m"), n = f.size(info[4], "n"),
+                k = f.size(info[5], "k");
+  std::string dims = "batch=" + std::to_string(batch) + ", m=" + std::to_string(m) + ", n=" + std::to_string(n) +
+                     ", k=" + std::to_string(k);
+  size_t la = 0, lai = 0, lb = 0, lbi = 0, lc = 0;
+  float *a = f.f32(info[6], "a", false, &la);
+  int32_t *ai = f.array<int32_t>(info[7], napi_int32_array, "Int32Array", "aIndex", true, &lai);
+  float *b = f.f32(info[8], "b", false, &lb);
+  int32_t *bi = f.array<int32_t>(info[9], napi_int32_array, "Int32Array", "bIndex", true, &lbi);
+  float *c = f.f32(info[10], "c", false, &lc);
+  f.expect("c", "floats", lc, f.mul({batch, m, n}, dims), "batch*m*n", dims);
+  auto operand = [&](const char *name, const char *iname, size_t len, int32_t *idx, size_t ilen, int64_t per,
+                     const char *per_formula, const char *full_formula) {
+    if (!idx) {
+      f.expect(name, "floats", len, f.mul({batch, per}, dims), full_formula, dims);
+      return;
+    }
+    f.expect(iname, "entries", ilen, batch, "batch", dims);
+    if (per > 0 && len % (size_t)per != 0)
+      range_error(f.env, f.pre() + name + " has " + std::to_string(len) + " floats, not a multiple of " +
+                             per_formula + " = " + std::to_string(per) + " (" + dims + ")");
+    const int64_t count = per > 0 ? (int64_t)(len / (size_t)per) : INT32_MAX;
+    for (int64_t i = 0; i < batch; ++i)
+      if (idx[i] < 0 || idx[i] >= count)
+        range_error(f.env, f.pre() + iname + "[" + std::to_string(i) + "]=" + std::to_string(idx[i]) +
+                               " is outside [0, " + std::to_string(count) + ") (" + name + " holds " +
+                               std::to_string(count) + " matrices of " + per_formula + " floats; " + dims + ")");
+  };
+  operand("a", "aIndex", la, ai, lai, f.mul({m, k}, dims), "m*k", "batch*m*k");
+  operand("b", "bIndex", lb, bi, lbi, f.mul({k, n}, dims), "k*n", "batch*k*n");
+  run_kernel(f.env, f.name, [&] { return ct_bmm_run(ta, tb, batch, m, n, k, a, ai, b, bi, c); });
+}
+
+// ---- residual composition ----------------------------------------------------------------------------
+
+struct ComposeArgs {
+  ct_compose_desc d{};
+  std::string dims;
+  int64_t n = 0;  // rows * armDim
+};
+
+ComposeArgs parse_compose(const Fn &f, const Napi::Value &v) {
+  Napi::Object o = f.object(v, "args");
+  ComposeArgs a;
+  a.d.rows = f.size(o.Get("rows"), "args.rows");
+  a.d.arm_dim = f.size(o.Get("armDim"), "args.armDim");
+  a.dims = "rows=" + std::to_string(a.d.rows) + ", armDim=" + std::to_string(a.d.arm_dim);
+  a.n = f.mul({a.d.rows, a.d.arm_dim}, a.dims);
+  const char *names[4] = {"args.scale", "args.shift", "args.low", "args.high"};
+  const char *keys[4] = {"scale", "shift", "low", "high"};
+  const float **dst[4] = {&a.d.scale, &a.d.shift, &a.d.low, &a.d.high};
+  for (int i = 0; i < 4; ++i) {
+    size_t len = 0;
+    Napi::Value x = o.Get(keys[i]);
+    *dst[i] = f.f32(x, names[i], true, &len);
+    if (!f.is_nullish(x)) f.expect(names[i], "floats", len, a.d.arm_dim, "armDim", a.dims);
+  }
+  return a;
+}
+
+float *rows_arr(const Fn &f, const ComposeArgs &a, const Napi::Value &v, const char *what, bool optional, bool per_dim) {
+  size_t len = 0;
+  float *p = f.f32(v, what, optional, &len);
+  if (!f.is_nullish(v)) {
+    if (per_dim)
+      f.expect(what, "floats", len, a.n, "rows*armDim", a.dims);
+    else
+      f.expect(what, "floats", len, a.d.rows, "rows", a.dims);
+  }
+  return p;
+}
+
+template <bool CUDA>
+void residual_compose(const Napi::CallbackInfo &info) {
+  Fn f{info.Env(), CUDA ? "cudaResidualCompose" : "residualCompose"};
+  ComposeArgs a = parse_compose(f, info[0]);
+  float *anchor = rows_arr(f, a, info[1], "anchor", false, true);
+  float *delta = rows_arr(f, a, info[2], "delta", true, true);
+  float *logit = rows_arr(f, a, info[3], "gripLogit", false, false);
+  float *gdelta = rows_arr(f, a, info[4], "gripDelta", true, false);
+  float *arm = rows_arr(f, a, info[5], "arm", false, true);
+  float *prob = rows_arr(f, a, info[6], "prob", false, false);
+  size_t lc = 0;
+  uint8_t *closed = f.array<uint8_t>(info[7], napi_uint8_array, "Uint8Array", "closed", false, &lc);
+  f.expect("closed", "bytes", lc, a.d.rows, "rows", a.dims);
+  run_kernel(f.env, f.name, [&] {
+    return CUDA ? ct_cuda_residual_compose(&a.d, anchor, delta, logit, gdelta, arm, prob, closed)
+                : ct_residual_compose(&a.d, anchor, delta, logit, gdelta, arm, prob, closed);
+  });
+}
+
+void residual_compose_backward(const Napi::CallbackInfo &info) {
+  Fn f{info.Env(), "residualComposeBackward"};
+  ComposeArgs a = parse_compose(f, info[0]);
+  float *anchor = rows_arr(f, a, info[1], "anchor", false, true);
+  float *delta = rows_arr(f, a, info[2], "delta", true, true);
+  float *logit = rows_arr(f, a, info[3], "gripLogit", false, false);
+  float *gdelta = rows_arr(f, a, info[4], "gripDelta", true, false);
+  float *darm = rows_arr(f, a, info[5], "dArm", true, true);
+  float *dprob = rows_arr(f, a, info[6], "dProb", true, false);
+  float *darm_in = rows_arr(f, a, info[7], "dArmIn", true, true);
+  float *dlogit = rows_arr(f, a, info[8], "dLogit", true, false);
+  float *dgdelta = rows_arr(f, a, info[9], "dGripDelta", true, false);
+  run_kernel(f.env, f.name, [&] {
+    return ct_residual_compose_backward(&a.d, anchor, delta, logit, gdelta, darm, dprob, darm_in, dlogit, dgdelta);
+  });
+}
+
+// ---- library ------------------------------------------------------------------------------------------
+
+Napi::Value features(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  ct_features ft{};
+  ct_features_get(&ft);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("apiVersion", Napi::Number::New(env, ft.api_version));
+  o.Set("blas", Napi::Boolean::New(env, ft.blas != 0));
+  o.Set("blasVendor", Napi::String::New(env, ft.blas_vendor ? ft.blas_vendor : ""));
+  o.Set("simd", Napi::String::New(env, ft.simd ? ft.simd : ""));
+  o.Set("cudaCompiled", Napi::Boolean::New(env, ft.cuda_compiled != 0));
+  int devices = 0;
+  try {
+    devices = ct_cuda_device_count();
+  } catch (...) {
+    devices = 0;
+  }
+  o.Set("cudaDevices", Napi::Number::New(env, devices < 0 ? 0 : devices));
+  o.Set("threads", Napi::Number::New(env, ft.threads));
+  return o;
+}
+
+void set_threads(const Napi::CallbackInfo &info) {
+  Fn f{info.Env(), "setThreads"};
+  const double x = f.number(info[0], "n", true);
+  if (std::floor(x) != x) range_error(f.env, f.pre() + "n must be an integer, got " + num(x));
+  const double clamped = std::max(-1.0, std::min(1024.0, x));
+  ct_threads_set((int)clamped);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("features", Napi::Function::New(env, features, "features"));
+  exports.Set("setThreads", Napi::Function::New(env, set_threads, "setThreads"));
+  exports.Set("gemm", Napi::Function::New(env, gemm<false>, "gemm"));
+  exports.Set("gemmPortable", Napi::Function::New(env, gemm<true>, "gemmPortable"));
+  exports.Set("bmm", Napi::Function::New(env, bmm, "bmm"));
+  exports.Set("attentionForward", Napi::Function::New(env, attention_forward<false>, "attentionForward"));
+  exports.Set("attentionBackward", Napi::Function::New(env, attention_backward, "attentionBackward"));
+  exports.Set("residualCompose", Napi::Function::New(env, residual_compose<false>, "residualCompose"));
+  exports.Set("residualComposeBackward",
+              Napi::Function::New(env, residual_compose_backward, "residualComposeBackward"));
+  exports.Set("cudaAttentionForward", Napi::Function::New(env, attention_forward<true>, "cudaAttentionForward"));
+  exports.Set("cudaResidualCompose", Napi::Function::New(env, residual_compose<true>, "cudaResidualCompose"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(core_tensors, Init)

@@ -1,0 +1,81 @@
+/**
+ * Backend selection: `native` (tfjs-cpu kernels + the addon's overrides), `cpu` (tfjs's JS backend) or
+ * `tensorflow` (@tensorflow/tfjs-node-gpu, an optional peer dependency).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { type AddonFeatures, addonPath, loadAddon } from './addon.js';
+import { NATIVE_BACKEND, nativeKernelNames, registerNativeKernels } from './kernels/register_native_kernels.js';
+
+export type BackendName = 'native' | 'cpu' | 'tensorflow';
+
+export interface BackendInfo {
+  /** The active tfjs backend. */
+  backend: string;
+  /** Path of the loaded addon binary, when it is loaded. */
+  addonPath?: string;
+  /** What the addon was built with (BLAS, SIMD, CUDA), when it is loaded. */
+  features?: AddonFeatures;
+  /** Kernels the active backend runs natively (empty on cpu / tensorflow). */
+  nativeKernels: string[];
+}
+
+/** Above tfjs's cpu (1) and webgl (2), so an explicit `native` wins any auto-selection afterwards. */
+const NATIVE_PRIORITY = 3;
+let nativeReady = false;
+
+function ensureNativeBackend(): void {
+  if (nativeReady) return;
+  loadAddon(); // throws the loader's error (naming the build command) when the binary is missing
+  if (tf.findBackendFactory(NATIVE_BACKEND) == null) {
+    tf.registerBackend(NATIVE_BACKEND, () => new MathBackendCPU(), NATIVE_PRIORITY);
+    tf.copyRegisteredKernels('cpu', NATIVE_BACKEND);
+  }
+  registerNativeKernels();
+  nativeReady = true;
+}
+
+async function importTensorflowBackend(): Promise<void> {
+  const pkg = '@tensorflow/tfjs-node-gpu';
+  try {
+    await import(pkg);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+    const why = missing ? 'is not installed' : `failed to load (${(err as Error).message})`;
+    throw new Error(
+      `selectBackend('tensorflow'): ${pkg} ${why}. Install it with \`npm install ${pkg}@4.22.0\` ` +
+        '(an optional peer dependency; its install script downloads libtensorflow with CUDA, so it needs ' +
+        'network access at install time), or use the `native` backend.',
+      { cause: err },
+    );
+  }
+}
+
+/** Registers (once) and activates a backend; returns what is running. */
+export async function selectBackend(name: BackendName): Promise<BackendInfo> {
+  if (name === 'native') ensureNativeBackend();
+  else if (name === 'tensorflow') await importTensorflowBackend();
+  else if (name !== 'cpu') throw new Error(`selectBackend: unknown backend '${String(name)}' (native | cpu | tensorflow)`);
+  const ok = await tf.setBackend(name);
+  if (!ok) throw new Error(`selectBackend: tfjs could not initialize backend '${name}'`);
+  return backendInfo();
+}
+
+/** The active backend and, when the addon is loaded, its path, features and native kernels. */
+export function backendInfo(): BackendInfo {
+  const backend = tf.getBackend();
+  const info: BackendInfo = { backend, nativeKernels: backend === NATIVE_BACKEND ? nativeKernelNames() : [] };
+  const file = addonPath();
+  if (file !== undefined) {
+    info.addonPath = file;
+    info.features = loadAddon().features();
+  }
+  return info;
+}
+
+/** Worker threads of the native kernels and their BLAS; n <= 0 restores the default. Loads the addon. */
+export function setThreads(n: number): void {
+  if (!Number.isInteger(n)) throw new Error(`setThreads: n must be an integer, got ${n}`);
+  loadAddon().setThreads(n);
+}

@@ -1,0 +1,9 @@
+/** Registers this package's gradients (process-global, keyed by kernel name; runs on import). */
+import * as tf from '@tensorflow/tfjs';
+import { batchMatMulGradConfig } from './BatchMatMul_grad.js';
+import { composeResidualGradConfig } from './ComposeResidual_grad.js';
+import { fusedAttentionGradConfig } from './FusedAttention_grad.js';
+
+tf.registerGradient(batchMatMulGradConfig);
+tf.registerGradient(fusedAttentionGradConfig);
+tf.registerGradient(composeResidualGradConfig);

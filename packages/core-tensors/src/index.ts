@@ -1,0 +1,20 @@
+/**
+ * @anchor-refine/core-tensors: a tfjs backend `native` over the core-tensors addon (BLAS matmul, flash
+ * attention, residual composition), differentiable fused ops with composite fallbacks, and backend
+ * selection. Importing it registers the broadcast-correct BatchMatMul gradient (tfjs#8721) and the
+ * gradients of the fused kernels.
+ */
+import './gradients/register_gradients.js';
+
+export type { AddonFeatures, AttentionArgs, ComposeArgs, CoreTensorsAddon } from './addon.js';
+export { loadAddon } from './addon.js';
+export { type BackendInfo, type BackendName, backendInfo, selectBackend, setThreads } from './backend.js';
+export { cuda } from './cuda.js';
+export * as kernelNames from './kernel_names.js';
+export { NATIVE_BACKEND } from './kernels/register_native_kernels.js';
+export { attentionBias } from './ops/attention_bias.js';
+export { composeResidual } from './ops/compose_residual.js';
+export { composeResidualReference } from './ops/compose_residual_reference.js';
+export type { ArmVector, ComposeInputs, ComposeOptions, ComposeOutputs, Unnormalize } from './ops/compose_types.js';
+export { fusedAttention, MAX_NATIVE_HEAD_DIM } from './ops/fused_attention.js';
+export { type FusedAttentionOptions, fusedAttentionReference } from './ops/fused_attention_reference.js';

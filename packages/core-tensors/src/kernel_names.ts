@@ -1,0 +1,55 @@
+/**
+ * Names, inputs and attrs of this package's custom kernels (as tfjs-core/src/kernel_names.ts does for
+ * the stock ones). Optional inputs are always present — absent ones are a scalar placeholder and an
+ * attr says so — because tfjs saves gradient inputs by name and cannot save a missing one.
+ */
+import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
+
+export const FusedAttention = 'FusedAttention';
+export const FusedAttentionGrad = 'FusedAttentionGrad';
+export const ComposeResidual = 'ComposeResidual';
+export const ComposeResidualGrad = 'ComposeResidualGrad';
+
+/** Outputs: [out [B,H,Tq,D], lse [B,H,Tq]]. */
+export interface FusedAttentionInputs {
+  q: TensorInfo;
+  k: TensorInfo;
+  v: TensorInfo;
+  keyPaddingMask: TensorInfo;
+  bias: TensorInfo;
+}
+export interface FusedAttentionAttrs extends NamedAttrMap {
+  scale: number;
+  causal: boolean;
+  hasKeyPaddingMask: boolean;
+  hasBias: boolean;
+}
+/** Outputs: [dq, dk, dv, dbias] (dbias has bias's shape; a scalar 0 when hasBias is false). */
+export interface FusedAttentionGradInputs extends FusedAttentionInputs {
+  out: TensorInfo;
+  lse: TensorInfo;
+  dy: TensorInfo;
+}
+
+/** Outputs: [arm (anchor's shape), prob (gripLogit's shape), closed (bool, gripLogit's shape)]. */
+export interface ComposeResidualInputs {
+  anchor: TensorInfo;
+  delta: TensorInfo;
+  gripLogit: TensorInfo;
+  gripDelta: TensorInfo;
+  scale: TensorInfo;
+  shift: TensorInfo;
+  low: TensorInfo;
+  high: TensorInfo;
+}
+export interface ComposeResidualAttrs extends NamedAttrMap {
+  hasDelta: boolean;
+  hasGripDelta: boolean;
+  hasAffine: boolean;
+  hasBounds: boolean;
+}
+/** Outputs: [dArmIn (anchor's shape; the gradient of anchor and of delta), dLogit, dGripDelta]. */
+export interface ComposeResidualGradInputs extends ComposeResidualInputs {
+  dArm: TensorInfo;
+  dProb: TensorInfo;
+}

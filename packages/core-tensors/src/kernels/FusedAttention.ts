@@ -1,0 +1,30 @@
+/**
+ * FusedAttention (native): flash-style attention forward through the addon.
+ * Outputs [out [B,H,Tq,D], lse [B,H,Tq]]; lse is saved for FusedAttentionGrad.
+ */
+import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { loadAddon } from '../addon.js';
+import { FusedAttention, type FusedAttentionAttrs, type FusedAttentionInputs } from '../kernel_names.js';
+import { attentionArgs } from './attention_args.js';
+import { f32 } from './kernel_utils.js';
+
+export const fusedAttention: KernelFunc = ({ inputs, backend, attrs }) => {
+  const cpu = backend as MathBackendCPU;
+  const ins = inputs as unknown as FusedAttentionInputs;
+  const { args, dims } = attentionArgs(FusedAttention, cpu, ins, attrs as FusedAttentionAttrs);
+  const { batch, heads, qLen, headDim } = dims;
+  const out = new Float32Array(batch * heads * qLen * headDim);
+  const lse = new Float32Array(batch * heads * qLen);
+  loadAddon().attentionForward(args, f32(cpu, ins.q), f32(cpu, ins.k), f32(cpu, ins.v), out, lse);
+  return [
+    cpu.makeTensorInfo([batch, heads, qLen, headDim], 'float32', out),
+    cpu.makeTensorInfo([batch, heads, qLen], 'float32', lse),
+  ];
+};
+
+export const fusedAttentionConfig: KernelConfig = {
+  kernelName: FusedAttention,
+  backendName: 'native',
+  kernelFunc: fusedAttention,
+};

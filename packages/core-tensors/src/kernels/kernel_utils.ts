@@ -1,0 +1,25 @@
+/** Helpers for kernels running on the `native` backend (a MathBackendCPU: tensors are JS TypedArrays). */
+import * as tf from '@tensorflow/tfjs';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+
+/** The stored Float32Array of a float32 tensor (no copy; never write into it). */
+export function f32(backend: MathBackendCPU, t: TensorInfo): Float32Array {
+  return backend.data.get(t.dataId).values as Float32Array;
+}
+
+/** The stored values of a bool/int/float tensor as a Uint8Array with 1 = nonzero (a view for bool). */
+export function nonzeroMask(backend: MathBackendCPU, t: TensorInfo): Uint8Array {
+  const values = backend.data.get(t.dataId).values as Uint8Array | Int32Array | Float32Array;
+  if (t.dtype === 'bool' && values instanceof Uint8Array) return values;
+  const m = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) m[i] = values[i] !== 0 ? 1 : 0;
+  return m;
+}
+
+/** The tfjs-cpu kernel function registered under `kernelName` (saved before any override). */
+export function cpuKernel(kernelName: string): KernelFunc {
+  const k = tf.getKernel(kernelName, 'cpu');
+  if (k === undefined) throw new Error(`core-tensors: tfjs-cpu has no kernel '${kernelName}'`);
+  return k.kernelFunc;
+}

@@ -1,0 +1,53 @@
+/** Linear: y = x·Wᵀ + b with PyTorch's layout (weight [out, in]) and default init. */
+import * as tf from '@tensorflow/tfjs';
+import { type Initializer, kaimingUniform, linearBiasUniform } from '../init.js';
+import { Module } from '../module.js';
+import { defaultRng, type Rng } from '../random.js';
+
+/** How a Linear's parameters are drawn; omitted fields use PyTorch's nn.Linear defaults. */
+export interface LinearInit {
+  /** Default kaiming_uniform(a=√5), i.e. U(±1/√in). */
+  weightInit?: Initializer;
+  /** Default U(±1/√in). */
+  biasInit?: Initializer;
+}
+
+export interface LinearOptions extends LinearInit {
+  bias?: boolean;
+  rng?: Rng;
+}
+
+export class Linear extends Module {
+  /** [out, in] */
+  readonly weight: tf.Variable;
+  /** [out], absent when bias: false */
+  readonly bias: tf.Variable | undefined;
+
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    opts: LinearOptions = {},
+  ) {
+    super();
+    const rng = opts.rng ?? defaultRng();
+    const weightInit = opts.weightInit ?? ((s, r) => kaimingUniform(s, r));
+    const biasInit = opts.biasInit ?? ((s, r) => linearBiasUniform(s, r, inFeatures));
+    this.weight = this.registerParameter('weight', () => weightInit([outFeatures, inFeatures], rng));
+    this.bias =
+      (opts.bias ?? true) ? this.registerParameter('bias', () => biasInit([outFeatures], rng)) : undefined;
+  }
+
+  /** x [..., in] → [..., out] */
+  forward(x: tf.Tensor): tf.Tensor {
+    const lead = x.shape.slice(0, -1);
+    if (x.shape[x.rank - 1] !== this.inFeatures) {
+      throw new Error(`Linear: expected last dim ${this.inFeatures}, got shape [${x.shape.join(', ')}]`);
+    }
+    return tf.tidy(() => {
+      const x2 = tf.reshape(x, [-1, this.inFeatures]); // [N, in], N = prod(lead)
+      let y = tf.matMul(x2, this.weight, false, true); // [N, in]·[out, in]ᵀ = [N, out]
+      if (this.bias) y = tf.add(y, this.bias); // + [out] broadcast over N
+      return tf.reshape(y, [...lead, this.outFeatures]); // [..., out]
+    });
+  }
+}

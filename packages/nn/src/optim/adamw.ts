@@ -1,0 +1,71 @@
+/** AdamW (Loshchilov & Hutter, decoupled weight decay) with torch.optim.AdamW semantics. */
+import type * as tf from '@tensorflow/tfjs';
+import { Optimizer, type ParamState } from './optimizer.js';
+import { checkNonNegative, type NamedParameters, type ParamGroupRule, type ResolvedParam } from './params.js';
+
+export interface AdamWConfig {
+  /** Base learning rate; step(grads, lr) overrides it per call (e.g. from a schedule). */
+  lr: number;
+  /** Moment decay rates (β1, β2), each in [0, 1). */
+  betas?: readonly [number, number];
+  /** Added to √v̂; guards the division early in training. */
+  eps?: number;
+  /** Decoupled decay coefficient for the default group. */
+  weightDecay?: number;
+  /** Param groups, first match wins; unmatched parameters go to the "default" group. */
+  groups?: readonly ParamGroupRule[];
+}
+
+export const ADAMW_DEFAULTS = {
+  betas: [0.9, 0.999] as const, // torch.optim.AdamW default
+  eps: 1e-8, // torch default; float32 √v̂ is well above it after a few steps
+  weightDecay: 0.01, // torch.optim.AdamW default (not 0 as in Adam)
+} as const;
+
+/** Names of AdamW's per-parameter state slots (state-dict keys `exp_avg/<param>`, `exp_avg_sq/<param>`). */
+export const ADAMW_SLOTS = ['exp_avg', 'exp_avg_sq'] as const;
+
+/**
+ * AdamW over named parameters. Per parameter with gradient g at its step t (torch order of operations):
+ *   p ← p·(1 − lr·wd);  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
+ *   p ← p − (lr / (1−β1^t)) · m / (√v / √(1−β2^t) + eps)
+ */
+export class AdamW extends Optimizer {
+  readonly betas: readonly [number, number];
+  readonly eps: number;
+  protected readonly slotNames = ADAMW_SLOTS;
+
+  constructor(params: NamedParameters, config: AdamWConfig) {
+    const owner = 'AdamW';
+    if (config === null || typeof config !== 'object')
+      throw new TypeError(`${owner}: config is required ({ lr, ... })`);
+    super(owner, params, config.lr, config.groups ?? [], config.weightDecay ?? ADAMW_DEFAULTS.weightDecay);
+    const betas = config.betas ?? ADAMW_DEFAULTS.betas;
+    if (!Array.isArray(betas) || betas.length !== 2) {
+      throw new RangeError(`${owner}: betas must be [beta1, beta2] (got ${JSON.stringify(betas)})`);
+    }
+    betas.forEach((b, i) => {
+      if (typeof b !== 'number' || !(b >= 0 && b < 1)) {
+        throw new RangeError(`${owner}: betas[${i}] must be in [0, 1) (got ${b})`);
+      }
+    });
+    this.betas = [betas[0], betas[1]];
+    this.eps = config.eps ?? ADAMW_DEFAULTS.eps;
+    checkNonNegative(owner, 'eps', this.eps);
+  }
+
+  protected update(param: ResolvedParam, grad: tf.Tensor, state: ParamState, lr: number): tf.Tensor[] {
+    const [beta1, beta2] = this.betas;
+    const [expAvg, expAvgSq] = state.slots;
+    const p = param.variable;
+    const decay = lr * param.group.weightDecay;
+    const decayed = decay === 0 ? p : p.mul(1 - decay);
+    const m = expAvg.mul(beta1).add(grad.mul(1 - beta1));
+    const v = expAvgSq.mul(beta2).add(grad.square().mul(1 - beta2));
+    const biasCorrection1 = 1 - beta1 ** state.step;
+    const biasCorrection2 = 1 - beta2 ** state.step;
+    const denom = v.sqrt().div(Math.sqrt(biasCorrection2)).add(this.eps);
+    p.assign(decayed.sub(m.div(denom).mul(lr / biasCorrection1)));
+    return [m, v];
+  }
+}

@@ -1,0 +1,45 @@
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { clipGradNorm } from './clip.js';
+
+function values(m: Map<string, tf.Tensor>, name: string): number[] {
+  return Array.from(m.get(name)!.dataSync());
+}
+
+describe('clipGradNorm', () => {
+  it('scales all gradients by maxNorm / (norm + eps) when the global norm exceeds maxNorm', () => {
+    // ‖[3, 4]‖² = 25, ‖[12]‖² = 144 → total norm √169 = 13; coef = 6.5 / (13 + 1e-6) ≈ 0.5
+    const grads = { a: tf.tensor1d([3, 4]), b: tf.tensor1d([12]) };
+    const res = clipGradNorm(grads, 6.5);
+    expect(res.totalNorm).toBeCloseTo(13, 5);
+    expect(res.clipped).toBe(true);
+    expect(values(res.grads, 'a')[0]).toBeCloseTo(1.5, 5);
+    expect(values(res.grads, 'a')[1]).toBeCloseTo(2, 5);
+    expect(values(res.grads, 'b')[0]).toBeCloseTo(6, 5);
+    expect(Array.from(grads.a.dataSync())).toEqual([3, 4]); // inputs untouched
+    tf.dispose([...res.grads.values(), grads.a, grads.b]);
+  });
+
+  it('returns unscaled copies (new tensors) when under maxNorm', () => {
+    const grads = new Map([['w', tf.tensor2d([1, 2, 2, 0], [2, 2])]]); // norm 3
+    const res = clipGradNorm(grads, 20);
+    expect(res.totalNorm).toBeCloseTo(3, 6);
+    expect(res.clipped).toBe(false);
+    expect(res.grads.get('w')).not.toBe(grads.get('w'));
+    expect(values(res.grads, 'w')).toEqual([1, 2, 2, 0]);
+    tf.dispose([...res.grads.values(), ...grads.values()]);
+  });
+
+  it('handles a non-finite norm: error naming the gradient, or skip', () => {
+    const grads = { ok: tf.tensor1d([1]), bad: tf.tensor1d([Number.NaN, 1]) };
+    expect(() => clipGradNorm(grads, 1)).toThrow(
+      'clipGradNorm: total gradient norm is NaN; non-finite gradients: "bad"',
+    );
+    const res = clipGradNorm(grads, 1, { onNonFinite: 'skip' });
+    expect(res.skipped).toBe(true);
+    expect(res.grads.size).toBe(0);
+    expect(Number.isNaN(res.totalNorm)).toBe(true);
+    expect(() => clipGradNorm(grads, 0)).toThrow('clipGradNorm: maxNorm must be a finite number > 0 (got 0)');
+    tf.dispose([grads.ok, grads.bad]);
+  });
+});

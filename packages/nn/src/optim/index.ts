@@ -1,0 +1,38 @@
+export { ADAMW_DEFAULTS, ADAMW_SLOTS, AdamW, type AdamWConfig } from './adamw.js';
+export {
+  CLIP_GRAD_NORM_DEFAULTS,
+  type ClipGradNormOptions,
+  type ClipGradNormResult,
+  clipGradNorm,
+} from './clip.js';
+export type { GradMap, TensorMap } from './grads.js';
+export {
+  GLOBAL_STEP_KEY,
+  Optimizer,
+  type OptimizerStateDict,
+  type ParamGroupInfo,
+  type ParamState,
+} from './optimizer.js';
+export {
+  DEFAULT_GROUP,
+  isNoDecayParam,
+  type NamedParameters,
+  NO_DECAY_NAME,
+  noDecayRule,
+  type ParamGroupRule,
+  type ParamMatcher,
+  type ResolvedGroup,
+  type ResolvedParam,
+} from './params.js';
+export {
+  type CosineWithWarmupConfig,
+  constantSchedule,
+  cosineWithWarmup,
+  type LinearWarmupConfig,
+  type LinearWarmupDecayConfig,
+  type LrSchedule,
+  linearWarmup,
+  linearWarmupDecay,
+  type WarmupOptions,
+} from './schedules.js';
+export { SGD, type SGDConfig } from './sgd.js';
