@@ -2,6 +2,7 @@
  * Backend selection: `native` (tfjs-cpu kernels + the addon's overrides), `cpu` (tfjs's JS backend) or
  * `tensorflow` (@tensorflow/tfjs-node-gpu, an optional peer dependency).
  */
+import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { type AddonFeatures, addonPath, loadAddon } from './addon.js';
@@ -22,6 +23,7 @@ export interface BackendInfo {
 
 /** Above tfjs's cpu (1) and webgl (2), so an explicit `native` wins any auto-selection afterwards. */
 const NATIVE_PRIORITY = 3;
+const TF_NODE_GPU = '@tensorflow/tfjs-node-gpu';
 let nativeReady = false;
 
 function ensureNativeBackend(): void {
@@ -35,20 +37,26 @@ function ensureNativeBackend(): void {
   nativeReady = true;
 }
 
+function tensorflowBackendError(why: string, cause: unknown): Error {
+  const pkg = TF_NODE_GPU;
+  return new Error(
+    `selectBackend('tensorflow'): ${pkg} ${why}. Install it with \`npm install ${pkg}@4.22.0\` ` +
+      '(an optional peer dependency; its install script downloads libtensorflow with CUDA, so it needs ' +
+      'network access at install time), or use the `native` backend.',
+    { cause },
+  );
+}
+
 async function importTensorflowBackend(): Promise<void> {
-  const pkg = '@tensorflow/tfjs-node-gpu';
   try {
-    await import(pkg);
+    createRequire(import.meta.url).resolve(TF_NODE_GPU);
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
-    const why = missing ? 'is not installed' : `failed to load (${(err as Error).message})`;
-    throw new Error(
-      `selectBackend('tensorflow'): ${pkg} ${why}. Install it with \`npm install ${pkg}@4.22.0\` ` +
-        '(an optional peer dependency; its install script downloads libtensorflow with CUDA, so it needs ' +
-        'network access at install time), or use the `native` backend.',
-      { cause: err },
-    );
+    throw tensorflowBackendError('is not installed', err);
+  }
+  try {
+    await import(TF_NODE_GPU);
+  } catch (err) {
+    throw tensorflowBackendError(`failed to load (${(err as Error).message})`, err);
   }
 }
 
