@@ -12,7 +12,9 @@
 
 namespace {
 
+#if CT_HAVE_BLAS
 bool fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
+#endif
 
 ct_status check_gemm(const char *fn, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                      const float *a, int64_t lda, const float *b, int64_t ldb, const float *c,

@@ -5,7 +5,14 @@ import { fusedAttention } from './ops/fused_attention.js';
 
 describe('attentionBias', () => {
   it('fromBoolean: true -> 0, false -> -Infinity', () => {
-    const values = tf.tidy(() => attentionBias.fromBoolean([[true, false], [false, true]]).arraySync());
+    const values = tf.tidy(() =>
+      attentionBias
+        .fromBoolean([
+          [true, false],
+          [false, true],
+        ])
+        .arraySync(),
+    );
     expect(values).toEqual([
       [0, -Infinity],
       [-Infinity, 0],
@@ -22,7 +29,9 @@ describe('attentionBias', () => {
       [0, 0, 0],
       [0, -Infinity, 0],
     ]);
-    const causal = tf.tidy(() => attentionBias.hideQueryTokens([false, true, false], { causal: true }).arraySync());
+    const causal = tf.tidy(() =>
+      attentionBias.hideQueryTokens([false, true, false], { causal: true }).arraySync(),
+    );
     expect(causal).toEqual([
       [0, -Infinity, -Infinity],
       [0, 0, -Infinity],

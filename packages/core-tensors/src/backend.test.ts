@@ -2,8 +2,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { backendInfo, selectBackend, setThreads } from './backend.js';
-import { fusedAttention } from './ops/fused_attention.js';
 import { composeResidual } from './ops/compose_residual.js';
+import { fusedAttention } from './ops/fused_attention.js';
 import { nativeAvailable } from './test-utils/native_available.js';
 
 const native = nativeAvailable();
@@ -52,7 +52,13 @@ describe('selectBackend', () => {
     await selectBackend('native'); // idempotent
     expect(info.backend).toBe('native');
     expect(info.nativeKernels).toEqual(
-      expect.arrayContaining(['BatchMatMul', '_FusedMatMul', 'FusedAttention', 'FusedAttentionGrad', 'ComposeResidual']),
+      expect.arrayContaining([
+        'BatchMatMul',
+        '_FusedMatMul',
+        'FusedAttention',
+        'FusedAttentionGrad',
+        'ComposeResidual',
+      ]),
     );
     expect(info.addonPath).toMatch(/core_tensors\.node$/);
     expect(info.features?.apiVersion).toBe(1);
@@ -62,7 +68,14 @@ describe('selectBackend', () => {
     });
     expect(attn).toContain('FusedAttention');
     expect(attn).not.toContain('Softmax');
-    const comp = await kernelsRun(() => composeResidual({ anchor: tf.ones([2, 3]), gripLogit: tf.zeros([2]) }));
+    const wide = await kernelsRun(() => {
+      const q = tf.ones([1, 1, 2, 257]) as tf.Tensor4D; // headDim > 256: composite path
+      return fusedAttention(q, q, q);
+    });
+    expect(wide).not.toContain('FusedAttention');
+    const comp = await kernelsRun(() =>
+      composeResidual({ anchor: tf.ones([2, 3]), gripLogit: tf.zeros([2]) }),
+    );
     expect(comp).toContain('ComposeResidual');
     // the native backend still has every other cpu kernel
     expect(tf.getKernelsForBackend('native').length).toBeGreaterThan(150);

@@ -6,7 +6,11 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { type AddonFeatures, addonPath, loadAddon } from './addon.js';
-import { NATIVE_BACKEND, nativeKernelNames, registerNativeKernels } from './kernels/register_native_kernels.js';
+import {
+  NATIVE_BACKEND,
+  nativeKernelNames,
+  registerNativeKernels,
+} from './kernels/register_native_kernels.js';
 
 export type BackendName = 'native' | 'cpu' | 'tensorflow';
 
@@ -64,7 +68,8 @@ async function importTensorflowBackend(): Promise<void> {
 export async function selectBackend(name: BackendName): Promise<BackendInfo> {
   if (name === 'native') ensureNativeBackend();
   else if (name === 'tensorflow') await importTensorflowBackend();
-  else if (name !== 'cpu') throw new Error(`selectBackend: unknown backend '${String(name)}' (native | cpu | tensorflow)`);
+  else if (name !== 'cpu')
+    throw new Error(`selectBackend: unknown backend '${String(name)}' (native | cpu | tensorflow)`);
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`selectBackend: tfjs could not initialize backend '${name}'`);
   return backendInfo();

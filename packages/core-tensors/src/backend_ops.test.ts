@@ -117,8 +117,7 @@ describe.skipIf(!native)('_FusedMatMul (native vs tfjs-cpu)', () => {
               preluActivationWeights: x.alpha,
               leakyreluAlpha: 0.3,
             }),
-        }),
-      );
+        }));
     }
   }
   it('batched a [2,3,5] x b [5,7] with bias and elu (forward)', () =>
@@ -136,7 +135,14 @@ describe.skipIf(!native)('_FusedMatMul (native vs tfjs-cpu)', () => {
       name: '_FusedMatMul transposed',
       shapes: { a: [6, 3], b: [5, 6], bias: [5] },
       native: (x) =>
-        tf.fused.matMul({ a: x.a, b: x.b, bias: x.bias, activation: 'relu', transposeA: true, transposeB: true }),
+        tf.fused.matMul({
+          a: x.a,
+          b: x.b,
+          bias: x.bias,
+          activation: 'relu',
+          transposeA: true,
+          transposeB: true,
+        }),
     }));
 });
 
@@ -164,7 +170,8 @@ function attnCheck(c: AttnCase, seed = 1) {
     name: `fusedAttention ${c.name}`,
     shapes,
     native: (x) => fusedAttention(x.q as tf.Tensor4D, x.k as tf.Tensor4D, x.v as tf.Tensor4D, opts(x)),
-    reference: (x) => fusedAttentionReference(x.q as tf.Tensor4D, x.k as tf.Tensor4D, x.v as tf.Tensor4D, opts(x)),
+    reference: (x) =>
+      fusedAttentionReference(x.q as tf.Tensor4D, x.k as tf.Tensor4D, x.v as tf.Tensor4D, opts(x)),
     atol: 2e-5,
     rtol: 1e-4,
     gradAtol: 2e-4,
@@ -177,7 +184,9 @@ function attnCheck(c: AttnCase, seed = 1) {
 function biasWithNegInf(shape: number[], every: number, seed: number): InputSpec {
   const rng = makeRng(seed);
   const n = shape.reduce((a, b) => a * b, 1);
-  const values = Float32Array.from({ length: n }, (_, i) => (i % every === every - 1 ? -Infinity : rng.normal()));
+  const values = Float32Array.from({ length: n }, (_, i) =>
+    i % every === every - 1 ? -Infinity : rng.normal(),
+  );
   return { shape, values };
 }
 
@@ -216,12 +225,20 @@ describe.skipIf(!native)('fusedAttention (native kernel vs composite reference)'
     { name: 'bias full [B,H,Tq,Tk]', q: [2, 2, 3, 4], kLen: 5, bias: { shape: [2, 2, 3, 5] } },
     { name: 'bias [Tk] rank 1', q: [1, 2, 3, 4], kLen: 5, bias: { shape: [5] } },
     { name: 'bias [Tq,Tk] with -Infinity', q: [2, 2, 5, 4], bias: biasWithNegInf([5, 5], 3, 11) },
-    { name: 'bias [B,H,Tq,Tk] with -Infinity + causal', q: [2, 2, 4, 4], bias: biasWithNegInf([2, 2, 4, 4], 4, 12), opts: { causal: true } },
+    {
+      name: 'bias [B,H,Tq,Tk] with -Infinity + causal',
+      q: [2, 2, 4, 4],
+      bias: biasWithNegInf([2, 2, 4, 4], 4, 12),
+      opts: { causal: true },
+    },
     {
       name: 'fully masked rows via -Infinity bias row',
       q: [1, 2, 3, 4],
       kLen: 4,
-      bias: { shape: [3, 4], values: [0, 0, 0, 0, -Infinity, -Infinity, -Infinity, -Infinity, 0.5, -Infinity, 0, 1] },
+      bias: {
+        shape: [3, 4],
+        values: [0, 0, 0, 0, -Infinity, -Infinity, -Infinity, -Infinity, 0.5, -Infinity, 0, 1],
+      },
     },
     {
       name: 'causal + padding + bias, rows fully masked',
@@ -316,7 +333,9 @@ describe.skipIf(!native)('composeResidual (native kernel vs composite reference)
       lead: [2, 4],
       armDim: 5,
       vectors: armVecs(5),
-      opts: (x) => ({ unnormalize: { mode: 'mean_std', mean: x.mean as tf.Tensor1D, std: x.std as tf.Tensor1D } }),
+      opts: (x) => ({
+        unnormalize: { mode: 'mean_std', mean: x.mean as tf.Tensor1D, std: x.std as tf.Tensor1D },
+      }),
     },
     {
       name: 'quantile unnormalize (plain arrays)',
@@ -328,7 +347,10 @@ describe.skipIf(!native)('composeResidual (native kernel vs composite reference)
       name: 'mean_std + bounds (bounds differentiated)',
       lead: [3, 5],
       armDim: 4,
-      vectors: { low: { shape: [4], values: [-0.5, -1, -0.2, -3] }, high: { shape: [4], values: [0.5, 1, 0.3, 3] } },
+      vectors: {
+        low: { shape: [4], values: [-0.5, -1, -0.2, -3] },
+        high: { shape: [4], values: [0.5, 1, 0.3, 3] },
+      },
       opts: (x) => ({
         unnormalize: { mode: 'mean_std', mean: [0.1, 0, -0.1, 0.2], std: [1, 2, 0.5, 1] },
         bounds: { low: x.low as tf.Tensor1D, high: x.high as tf.Tensor1D },

@@ -40,7 +40,11 @@ describe.each([
     // arm = [1 * 2 + 1, -1 * 0.5 + 0.5] = [3, 0]
     // prob = sigmoid(ln 3) - 0.3 = 0.75 - 0.3 = 0.45 -> open
     const r = run(
-      () => ({ anchor: tf.tensor2d([[1, -1]]), gripLogit: tf.tensor1d([Math.log(3)]), gripDelta: tf.tensor1d([-0.3]) }),
+      () => ({
+        anchor: tf.tensor2d([[1, -1]]),
+        gripLogit: tf.tensor1d([Math.log(3)]),
+        gripDelta: tf.tensor1d([-0.3]),
+      }),
       { unnormalize: { mode: 'quantile', q01: [-1, 0], q99: [3, 1] } },
       impl,
     );
@@ -73,7 +77,7 @@ describe.each([
     expect(r.closed).toEqual([1, 0]);
   });
 
-  it('gradients: d arm/d anchor = std inside the bounds, 0 when clamped; d prob/d logit = sigmoid\'', () => {
+  it("gradients: d arm/d anchor = std inside the bounds, 0 when clamped; d prob/d logit = sigmoid'", () => {
     // y = (a + d) * 2 + 1: row 0 a = 0.5 -> y = 2.2 (inside [-5, 5]) -> d/da = d/dd = 2
     //                      row 1 a = 3   -> y = 7.2 (clamped to 5)  -> 0
     // prob = sigmoid(l) + g: at l = 0, d/dl = 0.25 and d/dg = 1; row 1: sigmoid(4) + 0.5 > 1 -> clipped -> 0
@@ -85,8 +89,15 @@ describe.each([
         );
         return tf.add(tf.sum(r.arm), tf.sum(r.prob)) as tf.Scalar;
       };
-      const xs = [tf.tensor2d([[0.5], [3]]), tf.tensor2d([[0.1], [0.1]]), tf.tensor1d([0, 4]), tf.tensor1d([0.1, 0.5])];
-      return tf.grads((a, b, c, d) => f(a, b, c, d))(xs).map((g) => Array.from(g.dataSync()));
+      const xs = [
+        tf.tensor2d([[0.5], [3]]),
+        tf.tensor2d([[0.1], [0.1]]),
+        tf.tensor1d([0, 4]),
+        tf.tensor1d([0.1, 0.5]),
+      ];
+      return tf
+        .grads((a, b, c, d) => f(a, b, c, d))(xs)
+        .map((g) => Array.from(g.dataSync()));
     });
     expect(grads[0]).toEqual([2, 0]);
     expect(grads[1]).toEqual([2, 0]);

@@ -19,10 +19,21 @@ describe('CUDA kernels', () => {
     it.skipIf(!available)(`attention forward matches the CPU kernel: ${name}`, () => {
       const rng = makeRng(1);
       const [B, H, Tq, Tk, D] = [2, 3, 17, 33, 64];
-      const args: AttentionArgs = { batch: B, heads: H, qLen: Tq, kLen: Tk, headDim: D, scale: 1 / 8, causal };
-      if (withMask) args.keyPaddingMask = Uint8Array.from({ length: B * Tk }, (_, i) => (i % 7 === 3 ? 1 : 0));
+      const args: AttentionArgs = {
+        batch: B,
+        heads: H,
+        qLen: Tq,
+        kLen: Tk,
+        headDim: D,
+        scale: 1 / 8,
+        causal,
+      };
+      if (withMask)
+        args.keyPaddingMask = Uint8Array.from({ length: B * Tk }, (_, i) => (i % 7 === 3 ? 1 : 0));
       if (withBias) {
-        args.bias = Float32Array.from({ length: H * Tq * Tk }, (_, i) => (i % 11 === 5 ? -Infinity : rng.normal()));
+        args.bias = Float32Array.from({ length: H * Tq * Tk }, (_, i) =>
+          i % 11 === 5 ? -Infinity : rng.normal(),
+        );
         args.biasStrides = [0, Tq * Tk, Tk, 1];
       }
       const q = rng.normals(B * H * Tq * D);
@@ -71,6 +82,8 @@ describe('CUDA kernels', () => {
     }
     const args = { batch: 1, heads: 1, qLen: 1, kLen: 1, headDim: 1, scale: 1, causal: false };
     const one = new Float32Array(1);
-    expect(() => cuda.attentionForward(args, one, one, one)).toThrow(addonLoads ? /cuda|device|compiled/i : /addon not found/);
+    expect(() => cuda.attentionForward(args, one, one, one)).toThrow(
+      addonLoads ? /cuda|device|compiled/i : /addon not found/,
+    );
   });
 });

@@ -15,7 +15,7 @@ function addonOrUndefined() {
 export const cuda = {
   available(): boolean {
     const f = addonOrUndefined()?.features();
-    return f !== undefined && f.cudaCompiled && f.cudaDevices > 0;
+    return f?.cudaCompiled === true && f.cudaDevices > 0;
   },
 
   /** q [B,H,Tq,D], k/v [B,H,Tk,D] as flat arrays → out [B,H,Tq,D], lse [B,H,Tq]. */

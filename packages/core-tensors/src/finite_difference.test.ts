@@ -21,9 +21,18 @@ afterAll(async () => {
   await tf.setBackend(previous);
 });
 
-function expectClose(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol: number) {
+function expectClose(
+  name: string,
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  atol: number,
+  rtol: number,
+) {
   const c = compareArrays(actual, expected, atol, rtol);
-  expect(c.ok, `${name}: index ${c.index} got ${c.actual}, finite differences ${c.expected} (max |err| ${c.maxErr})`).toBe(true);
+  expect(
+    c.ok,
+    `${name}: index ${c.index} got ${c.actual}, finite differences ${c.expected} (max |err| ${c.maxErr})`,
+  ).toBe(true);
 }
 
 describe.each(backends)('finite differences on %s', (backend) => {
@@ -49,7 +58,9 @@ describe.each(backends)('finite differences on %s', (backend) => {
       const mask = c.mask ? Uint8Array.from([0, 0, 1, 0, 1, 0, 0, 1]) : undefined;
       const biasShape = c.bias;
       const biasVals = biasShape
-        ? Float32Array.from({ length: biasShape.reduce((a, b) => a * b, 1) }, (_, i) => (i % 5 === 4 ? -Infinity : rng.normal()))
+        ? Float32Array.from({ length: biasShape.reduce((a, b) => a * b, 1) }, (_, i) =>
+            i % 5 === 4 ? -Infinity : rng.normal(),
+          )
         : undefined;
       const scale = 1 / Math.sqrt(D);
       const args = (bias?: ArrayLike<number>) => ({
@@ -88,7 +99,9 @@ describe.each(backends)('finite differences on %s', (backend) => {
               tf.tensor(cot, [B, H, Tq, D]),
             ),
           ) as tf.Scalar;
-        return tf.grads(f)(xs).map((g) => g.dataSync().slice());
+        return tf
+          .grads(f)(xs)
+          .map((g) => g.dataSync().slice());
       });
       expectClose('dq', grads[0], fd.q, 1e-3, 1e-2);
       expectClose('dk', grads[1], fd.k, 1e-3, 1e-2);
@@ -111,7 +124,12 @@ describe.each(backends)('finite differences on %s', (backend) => {
     const low = [-1, -0.6, -2.5];
     const high = [1.2, 0.4, 2.5];
     const a = { rows, armDim: A, scale: std, shift: mean, low, high };
-    const loss = (an: ArrayLike<number>, de: ArrayLike<number>, gl: ArrayLike<number>, gd: ArrayLike<number>) => {
+    const loss = (
+      an: ArrayLike<number>,
+      de: ArrayLike<number>,
+      gl: ArrayLike<number>,
+      gd: ArrayLike<number>,
+    ) => {
       const r = compose64(a, an, de, gl, gd);
       return dot64(r.arm, cot) + dot64(r.prob, cotP);
     };
@@ -133,9 +151,14 @@ describe.each(backends)('finite differences on %s', (backend) => {
           { anchor: t[0], delta: t[1], gripLogit: t[2], gripDelta: t[3] },
           { unnormalize: { mode: 'mean_std', mean, std }, bounds: { low, high } },
         );
-        return tf.add(tf.sum(tf.mul(r.arm, tf.tensor2d(cot, [rows, A]))), tf.sum(tf.mul(r.prob, tf.tensor1d(cotP)))) as tf.Scalar;
+        return tf.add(
+          tf.sum(tf.mul(r.arm, tf.tensor2d(cot, [rows, A]))),
+          tf.sum(tf.mul(r.prob, tf.tensor1d(cotP))),
+        ) as tf.Scalar;
       };
-      return tf.grads(f)(xs).map((g) => g.dataSync().slice());
+      return tf
+        .grads(f)(xs)
+        .map((g) => g.dataSync().slice());
     });
     ['dAnchor', 'dDelta', 'dGripLogit', 'dGripDelta'].forEach((name, i) => {
       expectClose(name, grads[i], fd[i], 1e-4, 1e-3);

@@ -6,12 +6,24 @@ import { nativeAvailable } from './test-utils/native_available.js';
 import { makeRng } from './test-utils/rng.js';
 
 /** C = alpha * op(A) op(B) + beta * C in float64, row-major. */
-function gemm64(ta: boolean, tb: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, b: Float32Array, beta: number, c: Float32Array) {
+function gemm64(
+  ta: boolean,
+  tb: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  b: Float32Array,
+  beta: number,
+  c: Float32Array,
+) {
   const out = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let s = 0;
-      for (let p = 0; p < k; p++) s += (ta ? a[p * m + i] : a[i * k + p]) * (tb ? b[j * k + p] : b[p * n + j]);
+      for (let p = 0; p < k; p++)
+        s += (ta ? a[p * m + i] : a[i * k + p]) * (tb ? b[j * k + p] : b[p * n + j]);
       out[i * n + j] = alpha * s + beta * c[i * n + j];
     }
   }
@@ -71,7 +83,18 @@ describe.skipIf(!nativeAvailable())('GEMM', () => {
     addon.bmm(false, false, 6, m, n, k, a, aIndex, b, bIndex, c);
     for (let i = 0; i < 6; i++) {
       const ci = new Float32Array(m * n);
-      addon.gemm(false, false, m, n, k, 1, a.subarray(aIndex[i] * m * k, (aIndex[i] + 1) * m * k), b.subarray(bIndex[i] * k * n, (bIndex[i] + 1) * k * n), 0, ci);
+      addon.gemm(
+        false,
+        false,
+        m,
+        n,
+        k,
+        1,
+        a.subarray(aIndex[i] * m * k, (aIndex[i] + 1) * m * k),
+        b.subarray(bIndex[i] * k * n, (bIndex[i] + 1) * k * n),
+        0,
+        ci,
+      );
       expect(Array.from(c.subarray(i * m * n, (i + 1) * m * n))).toEqual(Array.from(ci));
     }
   });
@@ -79,7 +102,22 @@ describe.skipIf(!nativeAvailable())('GEMM', () => {
   it('rejects a too-short array with an error instead of reading past it', () => {
     const addon = loadAddon();
     const c = new Float32Array(4);
-    expect(() => addon.gemm(false, false, 2, 2, 2, 1, new Float32Array(3), new Float32Array(4), 0, c)).toThrow(/gemm/);
-    expect(() => addon.gemmPortable(false, false, 2, 2, 2, 1, new Float32Array(4), new Float32Array(4), 0, new Float32Array(3))).toThrow(/gemm/i);
+    expect(() =>
+      addon.gemm(false, false, 2, 2, 2, 1, new Float32Array(3), new Float32Array(4), 0, c),
+    ).toThrow(/gemm/);
+    expect(() =>
+      addon.gemmPortable(
+        false,
+        false,
+        2,
+        2,
+        2,
+        1,
+        new Float32Array(4),
+        new Float32Array(4),
+        0,
+        new Float32Array(3),
+      ),
+    ).toThrow(/gemm/i);
   });
 });

@@ -15,6 +15,12 @@ export { NATIVE_BACKEND } from './kernels/register_native_kernels.js';
 export { attentionBias } from './ops/attention_bias.js';
 export { composeResidual } from './ops/compose_residual.js';
 export { composeResidualReference } from './ops/compose_residual_reference.js';
-export type { ArmVector, ComposeInputs, ComposeOptions, ComposeOutputs, Unnormalize } from './ops/compose_types.js';
+export type {
+  ArmVector,
+  ComposeInputs,
+  ComposeOptions,
+  ComposeOutputs,
+  Unnormalize,
+} from './ops/compose_types.js';
 export { fusedAttention, MAX_NATIVE_HEAD_DIM } from './ops/fused_attention.js';
 export { type FusedAttentionOptions, fusedAttentionReference } from './ops/fused_attention_reference.js';

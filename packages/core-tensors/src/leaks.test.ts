@@ -14,9 +14,22 @@ function stepAttention(): void {
     const k = tf.randomNormal([2, 2, 7, 8]);
     const v = tf.randomNormal([2, 2, 7, 8]);
     const bias = tf.randomNormal([5, 7]);
-    const mask = tf.tensor2d([[0, 0, 1, 0, 0, 0, 1], [1, 1, 1, 1, 1, 1, 1]], [2, 7], 'bool');
+    const mask = tf.tensor2d(
+      [
+        [0, 0, 1, 0, 0, 0, 1],
+        [1, 1, 1, 1, 1, 1, 1],
+      ],
+      [2, 7],
+      'bool',
+    );
     const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) =>
-      tf.sum(fusedAttention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, { bias: d, keyPaddingMask: mask, causal: true }));
+      tf.sum(
+        fusedAttention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, {
+          bias: d,
+          keyPaddingMask: mask,
+          causal: true,
+        }),
+      );
     tf.grads(f)([q, k, v, bias]);
     // only some inputs differentiated: the unused grads of the eager backward must be freed too
     tf.grad((a: tf.Tensor) => f(a, k, v, bias))(q);
@@ -33,7 +46,10 @@ function stepCompose(): void {
     const f = (a: tf.Tensor, d: tf.Tensor, l: tf.Tensor, g: tf.Tensor, m: tf.Tensor) => {
       const r = composeResidual(
         { anchor: a, delta: d, gripLogit: l, gripDelta: g },
-        { unnormalize: { mode: 'mean_std', mean: m as tf.Tensor1D, std: [1, 2, 3, 4, 5] }, bounds: { low: [-2, -2, -2, -2, -2], high: [2, 2, 2, 2, 2] } },
+        {
+          unnormalize: { mode: 'mean_std', mean: m as tf.Tensor1D, std: [1, 2, 3, 4, 5] },
+          bounds: { low: [-2, -2, -2, -2, -2], high: [2, 2, 2, 2, 2] },
+        },
       );
       return tf.add(tf.sum(r.arm), tf.sum(r.prob));
     };
@@ -47,7 +63,13 @@ function stepMatMul(): void {
     const w = tf.randomNormal([4, 6]);
     tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.matMul(a, b)))([x, w]);
     // _FusedMatMul paths that make intermediates: non-row bias (Add kernel) and prelu (Prelu kernel)
-    tf.fused.matMul({ a: tf.randomNormal([3, 4]), b: w, bias: tf.randomNormal([3, 6]), activation: 'prelu', preluActivationWeights: tf.ones([6]) });
+    tf.fused.matMul({
+      a: tf.randomNormal([3, 4]),
+      b: w,
+      bias: tf.randomNormal([3, 6]),
+      activation: 'prelu',
+      preluActivationWeights: tf.ones([6]),
+    });
   });
 }
 
@@ -72,9 +94,12 @@ describe('no tensor leaks', () => {
     const anchor = tf.zeros([2, 3]);
     const logit = tf.zeros([3]);
     expect(() => fusedAttention(q, bad, bad)).toThrow(/fusedAttention/);
-    expect(() => composeResidual({ anchor, gripLogit: logit }, { unnormalize: { mode: 'quantile', q01: [0, 0, 0], q99: [1, 1, 1] } })).toThrow(
-      /composeResidual/,
-    );
+    expect(() =>
+      composeResidual(
+        { anchor, gripLogit: logit },
+        { unnormalize: { mode: 'quantile', q01: [0, 0, 0], q99: [1, 1, 1] } },
+      ),
+    ).toThrow(/composeResidual/);
     tf.dispose([q, bad, anchor, logit]);
     expect(tf.memory().numTensors).toBe(before);
   });

@@ -4,8 +4,9 @@
  * over the batch dimensions it was broadcast along and reshaped to its shape. Registered for every
  * backend (gradients are keyed by kernel name only).
  */
-import * as tf from '@tensorflow/tfjs';
+
 import type { BatchMatMulAttrs, GradConfig, NamedAttrMap } from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { broadcastReductionAxes } from '../shape_utils.js';
 
 /** Sums `grad` [...outBatch, r, c] over `shape`'s broadcast batch dims → `shape` [...inBatch, r, c]. */
@@ -33,10 +34,14 @@ export const batchMatMulGradConfig: GradConfig = {
     let db: () => tf.Tensor;
     if (!transposeA && !transposeB) {
       da = () => tf.matMul(g, b, false, true);
-      db = foldB ? () => tf.matMul(foldRows(a), foldRows(g), true, false) : () => tf.matMul(a, g, true, false);
+      db = foldB
+        ? () => tf.matMul(foldRows(a), foldRows(g), true, false)
+        : () => tf.matMul(a, g, true, false);
     } else if (!transposeA && transposeB) {
       da = () => tf.matMul(g, b, false, false);
-      db = foldB ? () => tf.matMul(foldRows(g), foldRows(a), true, false) : () => tf.matMul(g, a, true, false);
+      db = foldB
+        ? () => tf.matMul(foldRows(g), foldRows(a), true, false)
+        : () => tf.matMul(g, a, true, false);
     } else if (transposeA && !transposeB) {
       da = () => tf.matMul(b, g, false, true);
       db = () => tf.matMul(a, g, false, false);

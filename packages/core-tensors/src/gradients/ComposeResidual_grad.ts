@@ -4,8 +4,9 @@
  * low, high — rarely trained) compute their gradients with tf ops, with the native kernel's
  * convention: sub-gradients at the clamp kinks are 0 (y exactly on a bound passes nothing); low <= high.
  */
-import * as tf from '@tensorflow/tfjs';
+
 import type { GradConfig, NamedAttrMap } from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { ComposeResidual, type ComposeResidualAttrs, ComposeResidualGrad } from '../kernel_names.js';
 
 export const composeResidualGradConfig: GradConfig = {

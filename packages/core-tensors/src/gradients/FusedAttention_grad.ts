@@ -4,9 +4,10 @@
  * thunk would see tensors disposed by the previous thunk's tidy). The lse output is internal to
  * `fusedAttention` and never exposed, so its incoming gradient is ignored. keyPaddingMask gets zeros.
  */
-import * as tf from '@tensorflow/tfjs';
+
 import type { GradConfig, NamedAttrMap } from '@tensorflow/tfjs';
-import { FusedAttention, FusedAttentionGrad, type FusedAttentionAttrs } from '../kernel_names.js';
+import * as tf from '@tensorflow/tfjs';
+import { FusedAttention, type FusedAttentionAttrs, FusedAttentionGrad } from '../kernel_names.js';
 
 export const fusedAttentionGradConfig: GradConfig = {
   kernelName: FusedAttention,

@@ -74,7 +74,8 @@ export function nativeBatchMatMul(
 export const batchMatMul: KernelFunc = ({ inputs, backend, attrs }) => {
   const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
   const { transposeA, transposeB } = attrs as unknown as BatchMatMulAttrs;
-  if (a.dtype !== 'float32' || b.dtype !== 'float32') return cpuKernel('BatchMatMul')({ inputs, backend, attrs });
+  if (a.dtype !== 'float32' || b.dtype !== 'float32')
+    return cpuKernel('BatchMatMul')({ inputs, backend, attrs });
   return nativeBatchMatMul(backend as MathBackendCPU, a, b, transposeA, transposeB);
 };
 

@@ -5,7 +5,11 @@
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon } from '../addon.js';
-import { ComposeResidualGrad, type ComposeResidualAttrs, type ComposeResidualGradInputs } from '../kernel_names.js';
+import {
+  type ComposeResidualAttrs,
+  ComposeResidualGrad,
+  type ComposeResidualGradInputs,
+} from '../kernel_names.js';
 import { shapeStr } from '../shape_utils.js';
 import { composeCall } from './compose_args.js';
 import { f32 } from './kernel_utils.js';
@@ -19,7 +23,9 @@ export const composeResidualGrad: KernelFunc = ({ inputs, backend, attrs }) => {
     ['dProb', ins.dProb, ins.gripLogit.shape],
   ] as const) {
     if (t.dtype !== 'float32' || t.shape.join(',') !== want.join(',')) {
-      throw new Error(`${ComposeResidualGrad}: ${name} must be float32 ${shapeStr(want)} (got ${shapeStr(t.shape)} ${t.dtype})`);
+      throw new Error(
+        `${ComposeResidualGrad}: ${name} must be float32 ${shapeStr(want)} (got ${shapeStr(t.shape)} ${t.dtype})`,
+      );
     }
   }
   const dArmIn = new Float32Array(c.args.rows * c.args.armDim);

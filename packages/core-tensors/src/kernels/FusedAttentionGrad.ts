@@ -6,7 +6,11 @@
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon } from '../addon.js';
-import { FusedAttentionGrad, type FusedAttentionAttrs, type FusedAttentionGradInputs } from '../kernel_names.js';
+import {
+  type FusedAttentionAttrs,
+  FusedAttentionGrad,
+  type FusedAttentionGradInputs,
+} from '../kernel_names.js';
 import { shapeStr, sizeOf } from '../shape_utils.js';
 import { attentionArgs } from './attention_args.js';
 import { f32 } from './kernel_utils.js';
@@ -22,7 +26,9 @@ export const fusedAttentionGrad: KernelFunc = ({ inputs, backend, attrs }) => {
     ['lse', ins.lse, [batch, heads, qLen]],
   ] as const) {
     if (t.dtype !== 'float32' || t.shape.join(',') !== want.join(',')) {
-      throw new Error(`${FusedAttentionGrad}: ${name} must be float32 ${shapeStr(want)} (got ${shapeStr(t.shape)} ${t.dtype})`);
+      throw new Error(
+        `${FusedAttentionGrad}: ${name} must be float32 ${shapeStr(want)} (got ${shapeStr(t.shape)} ${t.dtype})`,
+      );
     }
   }
   const dq = new Float32Array(sizeOf(ins.q.shape));
@@ -46,7 +52,9 @@ export const fusedAttentionGrad: KernelFunc = ({ inputs, backend, attrs }) => {
     cpu.makeTensorInfo(ins.q.shape, 'float32', dq),
     cpu.makeTensorInfo(ins.k.shape, 'float32', dk),
     cpu.makeTensorInfo(ins.v.shape, 'float32', dv),
-    bias && dbias ? cpu.makeTensorInfo(bias.shape, 'float32', dbias) : cpu.makeTensorInfo([], 'float32', new Float32Array(1)),
+    bias && dbias
+      ? cpu.makeTensorInfo(bias.shape, 'float32', dbias)
+      : cpu.makeTensorInfo([], 'float32', new Float32Array(1)),
   ];
 };
 

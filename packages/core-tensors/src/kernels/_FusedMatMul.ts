@@ -4,7 +4,13 @@
  * in place; other bias shapes go through the cpu Add kernel and prelu through the cpu Prelu kernel.
  * (The stock cpu kernel calls its JS batchMatMul directly, not through the registry, hence this override.)
  */
-import type { _FusedMatMulAttrs, _FusedMatMulInputs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type {
+  _FusedMatMulAttrs,
+  _FusedMatMulInputs,
+  KernelConfig,
+  KernelFunc,
+  TensorInfo,
+} from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { shapeStr, sizeOf } from '../shape_utils.js';
 import { nativeBatchMatMul } from './BatchMatMul.js';
@@ -18,7 +24,7 @@ function activateInPlace(x: Float32Array, activation: Activation, alpha: number)
       for (let i = 0; i < x.length; i++) if (x[i] < 0) x[i] = 0;
       return;
     case 'relu6':
-      for (let i = 0; i < x.length; i++) x[i] = x[i] < 0 ? 0 : x[i] > 6 ? 6 : x[i];
+      for (let i = 0; i < x.length; i++) x[i] = Math.min(Math.max(x[i], 0), 6);
       return;
     case 'elu':
       for (let i = 0; i < x.length; i++) if (x[i] < 0) x[i] = Math.exp(x[i]) - 1;
@@ -37,7 +43,8 @@ function activateInPlace(x: Float32Array, activation: Activation, alpha: number)
 export const fusedMatMul: KernelFunc = ({ inputs, backend, attrs }) => {
   const { a, b, bias, preluActivationWeights } = inputs as _FusedMatMulInputs;
   const { transposeA, transposeB, activation, leakyreluAlpha } = attrs as unknown as _FusedMatMulAttrs;
-  if (a.dtype !== 'float32' || b.dtype !== 'float32') return cpuKernel('_FusedMatMul')({ inputs, backend, attrs });
+  if (a.dtype !== 'float32' || b.dtype !== 'float32')
+    return cpuKernel('_FusedMatMul')({ inputs, backend, attrs });
   const cpu = backend as MathBackendCPU;
   let current = nativeBatchMatMul(cpu, a, b, transposeA, transposeB);
   const values = f32(cpu, current); // freshly allocated by us: safe to write
@@ -47,7 +54,10 @@ export const fusedMatMul: KernelFunc = ({ inputs, backend, attrs }) => {
       cpu.disposeIntermediateTensorInfo(current);
       throw new Error(`_FusedMatMul: bias must be float32 (bias ${shapeStr(bias.shape)} ${bias.dtype})`);
     }
-    const rowBias = bias.shape.length <= current.shape.length && sizeOf(bias.shape) === n && (n === 1 || bias.shape.at(-1) === n);
+    const rowBias =
+      bias.shape.length <= current.shape.length &&
+      sizeOf(bias.shape) === n &&
+      (n === 1 || bias.shape.at(-1) === n);
     if (rowBias) {
       const bv = f32(cpu, bias);
       for (let i = 0; i < values.length; i += n) for (let j = 0; j < n; j++) values[i + j] += bv[j];

@@ -25,14 +25,15 @@ export function composeCall(
     delta: attrs.hasDelta ? delta : undefined,
     gripLogit,
     gripDelta: attrs.hasGripDelta ? gripDelta : undefined,
-    vectors: attrs.hasAffine || attrs.hasBounds
-      ? {
-          scale: attrs.hasAffine ? scale : undefined,
-          shift: attrs.hasAffine ? shift : undefined,
-          low: attrs.hasBounds ? low : undefined,
-          high: attrs.hasBounds ? high : undefined,
-        }
-      : undefined,
+    vectors:
+      attrs.hasAffine || attrs.hasBounds
+        ? {
+            scale: attrs.hasAffine ? scale : undefined,
+            shift: attrs.hasAffine ? shift : undefined,
+            low: attrs.hasBounds ? low : undefined,
+            high: attrs.hasBounds ? high : undefined,
+          }
+        : undefined,
   });
   const args: ComposeArgs = { rows, armDim };
   if (attrs.hasAffine) {

@@ -1,6 +1,7 @@
 /** Helpers for kernels running on the `native` backend (a MathBackendCPU: tensors are JS TypedArrays). */
-import * as tf from '@tensorflow/tfjs';
+
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
 /** The stored Float32Array of a float32 tensor (no copy; never write into it). */

@@ -1,12 +1,13 @@
 /** Registers the native overrides on the `native` backend (which already holds copies of every cpu kernel). */
-import * as tf from '@tensorflow/tfjs';
+
 import type { KernelConfig } from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
+import { fusedMatMulConfig } from './_FusedMatMul.js';
 import { batchMatMulConfig } from './BatchMatMul.js';
 import { composeResidualConfig } from './ComposeResidual.js';
 import { composeResidualGradConfig } from './ComposeResidualGrad.js';
 import { fusedAttentionConfig } from './FusedAttention.js';
 import { fusedAttentionGradConfig } from './FusedAttentionGrad.js';
-import { fusedMatMulConfig } from './_FusedMatMul.js';
 
 /** No '_' in the name: tfjs splits registry keys on it (copyRegisteredKernels would find nothing). */
 export const NATIVE_BACKEND = 'native';

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ComposeResidual, type ComposeResidualAttrs } from '../kernel_names.js';
-import { composeResidualReference } from './compose_residual_reference.js';
+import { composeResidualComposite } from './compose_residual_reference.js';
 import {
   affineOf,
   type ComposeInputs,
@@ -18,7 +18,7 @@ import { validateCompose } from './compose_validate.js';
 import { activeBackendHas } from './has_kernel.js';
 
 export function composeResidual(inputs: ComposeInputs, options: ComposeOptions = {}): ComposeOutputs {
-  if (!activeBackendHas(ComposeResidual)) return composeResidualReference(inputs, options);
+  if (!activeBackendHas(ComposeResidual)) return composeResidualComposite('composeResidual', inputs, options);
   return tf.tidy(() => {
     const { anchor, delta, gripLogit, gripDelta } = inputs;
     const affine = options.unnormalize ? affineOf(options.unnormalize) : undefined;

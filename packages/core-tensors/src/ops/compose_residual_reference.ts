@@ -6,16 +6,34 @@
  *   closed = prob > 0.5
  */
 import * as tf from '@tensorflow/tfjs';
-import { affineOf, type ComposeInputs, type ComposeOptions, type ComposeOutputs, toArmVector } from './compose_types.js';
+import {
+  affineOf,
+  type ComposeInputs,
+  type ComposeOptions,
+  type ComposeOutputs,
+  toArmVector,
+} from './compose_types.js';
 import { validateCompose } from './compose_validate.js';
 
-export function composeResidualReference(inputs: ComposeInputs, options: ComposeOptions = {}): ComposeOutputs {
+export function composeResidualReference(
+  inputs: ComposeInputs,
+  options: ComposeOptions = {},
+): ComposeOutputs {
+  return composeResidualComposite('composeResidualReference', inputs, options);
+}
+
+/** The composite computation; `op` names the public entry point in validation errors. */
+export function composeResidualComposite(
+  op: string,
+  inputs: ComposeInputs,
+  options: ComposeOptions,
+): ComposeOutputs {
   return tf.tidy(() => {
     const { anchor, delta, gripLogit, gripDelta } = inputs;
     const affine = options.unnormalize ? affineOf(options.unnormalize) : undefined;
     const low = options.bounds ? toArmVector(options.bounds.low) : undefined;
     const high = options.bounds ? toArmVector(options.bounds.high) : undefined;
-    validateCompose('composeResidualReference', {
+    validateCompose(op, {
       anchor,
       delta,
       gripLogit,

@@ -26,14 +26,15 @@ export interface ComposeOptions {
   bounds?: { low: ArmVector; high: ArmVector };
 }
 
-export interface ComposeOutputs {
+/** A plain object type (not an interface) so it can be returned from tf.tidy. */
+export type ComposeOutputs = {
   /** [..., armDim] float32. */
   arm: tf.Tensor;
   /** [...] float32 composed gripper probability clip(sigmoid(λ) + δ̂, 0, 1). */
   prob: tf.Tensor;
   /** [...] bool, prob > 0.5 (1 = closed). */
   closed: tf.Tensor;
-}
+};
 
 export function toArmVector(v: ArmVector): tf.Tensor1D {
   if (v instanceof tf.Tensor) return tf.cast(v, 'float32') as tf.Tensor1D;

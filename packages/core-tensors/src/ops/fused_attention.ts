@@ -4,10 +4,7 @@
  * backward; elsewhere the composite reference runs and tfjs autodiff differentiates it.
  */
 import * as tf from '@tensorflow/tfjs';
-import {
-  FusedAttention,
-  type FusedAttentionAttrs,
-} from '../kernel_names.js';
+import { FusedAttention, type FusedAttentionAttrs } from '../kernel_names.js';
 import { validateAttention } from './attention_validate.js';
 import { type FusedAttentionOptions, fusedAttentionReference } from './fused_attention_reference.js';
 import { activeBackendHas } from './has_kernel.js';

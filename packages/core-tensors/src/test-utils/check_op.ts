@@ -57,7 +57,9 @@ function makeInputs(spec: CheckOpSpec): Record<string, { spec: InputSpec; values
     const dtype = is.dtype ?? 'float32';
     const values =
       is.values ??
-      (dtype === 'float32' ? rng.normals(n, is.std ?? 1) : Int32Array.from({ length: n }, () => (rng.uniform() < 0.3 ? 1 : 0)));
+      (dtype === 'float32'
+        ? rng.normals(n, is.std ?? 1)
+        : Int32Array.from({ length: n }, () => (rng.uniform() < 0.3 ? 1 : 0)));
     out[name] = { spec: { ...is, dtype }, values };
   }
   return out;
@@ -74,7 +76,9 @@ function runSide(
     xs[name] = tf.tensor(Array.from(values), spec.shape, spec.dtype);
   }
   try {
-    const outputs = tf.tidy(() => toList(fn(xs)).map((t) => ({ shape: t.shape, dtype: t.dtype, values: t.dataSync().slice() })));
+    const outputs = tf.tidy(() =>
+      toList(fn(xs)).map((t) => ({ shape: t.shape, dtype: t.dtype, values: t.dataSync().slice() })),
+    );
     const rng = makeRng(seed + 99);
     outputs.forEach((o, i) => {
       if (o.dtype === 'float32' && !cotangents.has(i)) cotangents.set(i, rng.normals(sizeOf(o.shape)));
@@ -97,7 +101,11 @@ function runSide(
         });
         return total as tf.Scalar;
       };
-      const gs = tf.tidy(() => tf.grads(loss)(gradNames.map((n) => xs[n])).map((g) => g.dataSync().slice() as Float32Array));
+      const gs = tf.tidy(() =>
+        tf
+          .grads(loss)(gradNames.map((n) => xs[n]))
+          .map((g) => g.dataSync().slice() as Float32Array),
+      );
       gradNames.forEach((n, i) => {
         grads[n] = gs[i];
       });
@@ -154,15 +162,24 @@ export async function checkOp(spec: CheckOpSpec): Promise<void> {
     .map(([n, v]) => `${n} ${shapeStr(v.spec.shape)}`)
     .join(', ')})`;
   if (nat.outputs.length !== ref.outputs.length) {
-    throw new Error(`${where}: ${nat.outputs.length} native outputs vs ${ref.outputs.length} reference outputs`);
+    throw new Error(
+      `${where}: ${nat.outputs.length} native outputs vs ${ref.outputs.length} reference outputs`,
+    );
   }
   nat.outputs.forEach((o, i) => {
     const r = ref.outputs[i];
     if (o.shape.join(',') !== r.shape.join(',') || o.dtype !== r.dtype) {
-      throw new Error(`${where}: output ${i} is ${shapeStr(o.shape)} ${o.dtype}, reference ${shapeStr(r.shape)} ${r.dtype}`);
+      throw new Error(
+        `${where}: output ${i} is ${shapeStr(o.shape)} ${o.dtype}, reference ${shapeStr(r.shape)} ${r.dtype}`,
+      );
     }
     const exact = o.dtype !== 'float32';
-    const c = compareArrays(o.values, r.values, exact ? 0 : (spec.atol ?? 1e-4), exact ? 0 : (spec.rtol ?? 1e-4));
+    const c = compareArrays(
+      o.values,
+      r.values,
+      exact ? 0 : (spec.atol ?? 1e-4),
+      exact ? 0 : (spec.rtol ?? 1e-4),
+    );
     if (!c.ok) {
       throw new Error(
         `${where}: output ${i} differs at flat index ${c.index}: native ${c.actual} vs reference ${c.expected} (max |err| ${c.maxErr})`,

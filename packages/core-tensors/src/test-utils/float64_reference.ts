@@ -18,7 +18,12 @@ export interface Attention64Args {
 }
 
 /** out [B,H,Tq,D] for q [B,H,Tq,D], k/v [B,H,Tk,D]; rows with no visible key are 0. */
-export function attention64(a: Attention64Args, q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>): Float64Array {
+export function attention64(
+  a: Attention64Args,
+  q: ArrayLike<number>,
+  k: ArrayLike<number>,
+  v: ArrayLike<number>,
+): Float64Array {
   const { batch: B, heads: H, qLen: Tq, kLen: Tk, headDim: D } = a;
   const out = new Float64Array(B * H * Tq * D);
   const bShape = a.bias ? padShape(a.bias.shape, 4) : [1, 1, 1, 1];
@@ -34,7 +39,8 @@ export function attention64(a: Attention64Args, q: ArrayLike<number>, k: ArrayLi
           vis[j] = (a.causal && j > i) || (a.mask && a.mask[b * Tk + j] !== 0) || bias === -Infinity ? 0 : 1;
           if (!vis[j]) continue;
           let dot = 0;
-          for (let d = 0; d < D; d++) dot += q[((b * H + h) * Tq + i) * D + d] * k[((b * H + h) * Tk + j) * D + d];
+          for (let d = 0; d < D; d++)
+            dot += q[((b * H + h) * Tq + i) * D + d] * k[((b * H + h) * Tk + j) * D + d];
           s[j] = a.scale * dot + bias;
           if (s[j] > max) max = s[j];
         }
@@ -44,7 +50,8 @@ export function attention64(a: Attention64Args, q: ArrayLike<number>, k: ArrayLi
         for (let j = 0; j < Tk; j++) {
           if (!vis[j]) continue;
           const p = Math.exp(s[j] - max) / z;
-          for (let d = 0; d < D; d++) out[((b * H + h) * Tq + i) * D + d] += p * v[((b * H + h) * Tk + j) * D + d];
+          for (let d = 0; d < D; d++)
+            out[((b * H + h) * Tq + i) * D + d] += p * v[((b * H + h) * Tk + j) * D + d];
         }
       }
     }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { clipGradNorm } from './clip.js';
+import { gradsByParamName } from './grads.js';
 
 function values(m: Map<string, tf.Tensor>, name: string): number[] {
   return Array.from(m.get(name)!.dataSync());
@@ -41,5 +42,30 @@ describe('clipGradNorm', () => {
     expect(Number.isNaN(res.totalNorm)).toBe(true);
     expect(() => clipGradNorm(grads, 0)).toThrow('clipGradNorm: maxNorm must be a finite number > 0 (got 0)');
     tf.dispose([grads.ok, grads.bad]);
+  });
+
+  it('works on tf.variableGrads output re-keyed by parameter name', () => {
+    const inits = [tf.zeros([2]), tf.zeros([1])];
+    const w = tf.variable(inits[0]);
+    const frozen = tf.variable(inits[1], false);
+    const x = tf.tensor1d([3, 4]);
+    const { value, grads } = tf.variableGrads(
+      () => tf.sum(w.add(x).square().add(frozen.sum())) as tf.Scalar,
+      [w],
+    );
+    const named = gradsByParamName(
+      [
+        ['layer.w', w],
+        ['layer.frozen', frozen],
+      ],
+      grads,
+    );
+    expect([...named.keys()]).toEqual(['layer.w']); // d/dw Σ(w + x)² = 2(w + x) = [6, 8], norm 10
+    const res = clipGradNorm(named, 5);
+    expect(res.totalNorm).toBeCloseTo(10, 5);
+    expect(Array.from(res.grads.get('layer.w')!.dataSync()).map((v) => Math.round(v * 1e4) / 1e4)).toEqual([
+      3, 4,
+    ]);
+    tf.dispose([...inits, value, x, w, frozen, ...Object.values(grads), ...res.grads.values()]);
   });
 });

@@ -27,3 +27,20 @@ export function formatShape(shape: readonly number[]): string {
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
+
+/**
+ * Re-keys `tf.variableGrads` output (keyed by tfjs variable name, e.g. `Linear_7/weight`) by parameter name
+ * (e.g. `blocks.0.attn.q_proj.weight`). Parameters without a gradient (frozen, or unused by the loss) are
+ * left out. Returns the same tensors: the caller still owns and disposes `grads`.
+ */
+export function gradsByParamName(
+  params: ReadonlyArray<readonly [string, tf.Variable]>,
+  grads: Readonly<Record<string, tf.Tensor>>,
+): Map<string, tf.Tensor> {
+  const out = new Map<string, tf.Tensor>();
+  for (const [name, variable] of params) {
+    const grad = grads[variable.name];
+    if (grad !== undefined) out.set(name, grad);
+  }
+  return out;
+}

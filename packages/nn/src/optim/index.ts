@@ -5,7 +5,7 @@ export {
   type ClipGradNormResult,
   clipGradNorm,
 } from './clip.js';
-export type { GradMap, TensorMap } from './grads.js';
+export { type GradMap, gradsByParamName, type TensorMap } from './grads.js';
 export {
   GLOBAL_STEP_KEY,
   Optimizer,
