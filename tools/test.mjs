@@ -8,8 +8,18 @@ import { join } from 'node:path';
 
 const dir = mkdtempSync(join(tmpdir(), 'anchor-refine-test-'));
 const report = join(dir, 'vitest.json');
-const args = ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)];
-const run = spawnSync('npx', args, { stdio: 'inherit', env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? '0' } });
+const args = [
+  'vitest',
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${report}`,
+  ...process.argv.slice(2),
+];
+const run = spawnSync('npx', args, {
+  stdio: 'inherit',
+  env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? '0' },
+});
 
 let passed = 0;
 let failed = 0;
@@ -20,7 +30,9 @@ try {
   failed = json.numFailedTests ?? 0;
   skipped = (json.numPendingTests ?? 0) + (json.numTodoTests ?? 0);
   // A file that fails to load has no tests but must still count as a failure.
-  const brokenSuites = (json.testResults ?? []).filter((r) => r.status === 'failed' && (r.assertionResults ?? []).length === 0);
+  const brokenSuites = (json.testResults ?? []).filter(
+    (r) => r.status === 'failed' && (r.assertionResults ?? []).length === 0,
+  );
   failed += brokenSuites.length;
 } catch (err) {
   console.error(`test: could not read the vitest report (${err.message})`);

@@ -3,9 +3,10 @@
  * default (set CORE_TENSORS_TEST_BACKEND=cpu to run a suite on the pure-JS backend), and a global check
  * that no test leaves tensors behind.
  */
+
+import { selectBackend } from '@anchor-refine/core-tensors';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, beforeEach, expect } from 'vitest';
-import { selectBackend } from '@anchor-refine/core-tensors';
 
 let before = 0;
 

@@ -1,4 +1,6 @@
 import { defineConfig } from 'vitest/config';
 import { packageConfig } from '../../tools/vitest.shared.ts';
 
-export default defineConfig(packageConfig('core-tensors', { test: { setupFiles: ['../../tools/vitest.setup.ts'] } }));
+export default defineConfig(
+  packageConfig('core-tensors', { test: { setupFiles: ['../../tools/vitest.setup.ts'] } }),
+);

@@ -13,9 +13,14 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs';
-import { backendInfo, fusedAttention, fusedAttentionReference, selectBackend } from '@anchor-refine/core-tensors';
+import {
+  backendInfo,
+  fusedAttention,
+  fusedAttentionReference,
+  selectBackend,
+} from '@anchor-refine/core-tensors';
 import { loadAddon } from '@anchor-refine/core-tensors/addon';
+import * as tf from '@tensorflow/tfjs';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -78,8 +83,12 @@ async function benchGemm(): Promise<void> {
   const features = addon.features();
   const sizes = quick ? [256, 512, 1024] : [256, 512, 1024, 2048];
   const numpy = numpyGflops(sizes, features.threads);
-  console.log(`\nGEMM fp32 C = A·B, square n, GFLOP/s (p50), ${features.threads} threads, BLAS: ${features.blasVendor}`);
-  console.log(`${pad('n', 6)} ${pad('native', 9)} ${pad('portable', 9)} ${pad('tfjs-cpu', 9)} ${pad('numpy', 9)} ${pad('native/numpy', 13)}`);
+  console.log(
+    `\nGEMM fp32 C = A·B, square n, GFLOP/s (p50), ${features.threads} threads, BLAS: ${features.blasVendor}`,
+  );
+  console.log(
+    `${pad('n', 6)} ${pad('native', 9)} ${pad('portable', 9)} ${pad('tfjs-cpu', 9)} ${pad('numpy', 9)} ${pad('native/numpy', 13)}`,
+  );
   const rows: Record<string, unknown>[] = [];
   for (const n of sizes) {
     const a = randomArray(n * n, 1);
@@ -88,7 +97,10 @@ async function benchGemm(): Promise<void> {
     const flops = 2 * n ** 3;
     const reps = Math.max(3, Math.min(50, Math.round(2e9 / flops)));
     const native = timeMs(() => addon.gemm(false, false, n, n, n, 1, a, b, 0, c), reps);
-    const portable = timeMs(() => addon.gemmPortable(false, false, n, n, n, 1, a, b, 0, c), Math.max(2, reps >> 1));
+    const portable = timeMs(
+      () => addon.gemmPortable(false, false, n, n, n, 1, a, b, 0, c),
+      Math.max(2, reps >> 1),
+    );
     let tfjsCpu: number | undefined;
     if (n <= (quick ? 512 : 1024)) {
       await selectBackend('cpu');
@@ -147,7 +159,9 @@ async function benchAttention(): Promise<void> {
   const shape: [number, number, number, number] = quick ? [2, 8, 256, 64] : [8, 8, 512, 64];
   const reps = quick ? 3 : 5;
   console.log(`\nAttention [B,H,T,D] = [${shape}], ms p50 (forward | forward+backward)`);
-  console.log(`${pad('mask', 8)} ${pad('fused', 17)} ${pad('composite/native', 19)} ${pad('composite/cpu', 19)} ${pad('speedup fwd+bwd', 16)}`);
+  console.log(
+    `${pad('mask', 8)} ${pad('fused', 17)} ${pad('composite/native', 19)} ${pad('composite/cpu', 19)} ${pad('speedup fwd+bwd', 16)}`,
+  );
   const rows: Record<string, unknown>[] = [];
   for (const causal of [false, true]) {
     await selectBackend('native');
@@ -156,7 +170,13 @@ async function benchAttention(): Promise<void> {
     await selectBackend('cpu');
     const cpu = attentionTimes(composite, shape, causal, 1);
     await selectBackend('native');
-    const row = { causal, fused: f, compositeNative: c, compositeCpu: cpu, speedupFwdBwd: c.fwdBwd / f.fwdBwd };
+    const row = {
+      causal,
+      fused: f,
+      compositeNative: c,
+      compositeCpu: cpu,
+      speedupFwdBwd: c.fwdBwd / f.fwdBwd,
+    };
     rows.push(row);
     const pair = (t: { fwd: number; fwdBwd: number }) => `${fmt(t.fwd)} | ${fmt(t.fwdBwd)}`;
     console.log(
@@ -179,7 +199,9 @@ async function rssChild(kind: 'fused' | 'composite', T: number): Promise<void> {
 
 function benchRss(): void {
   const Ts = quick ? [512, 1024] : [512, 1024, 2048];
-  console.log('\nPeak RSS growth during attention fwd+bwd, [B,H,D] = [1,8,64], causal (MB above the process baseline)');
+  console.log(
+    '\nPeak RSS growth during attention fwd+bwd, [B,H,D] = [1,8,64], causal (MB above the process baseline)',
+  );
   console.log(`${pad('T', 6)} ${pad('fused', 9)} ${pad('composite', 10)} ${pad('ratio', 7)}`);
   const self = fileURLToPath(import.meta.url);
   const rows: Record<string, unknown>[] = [];
@@ -195,7 +217,9 @@ function benchRss(): void {
     const f = measure('fused');
     const c = measure('composite');
     rows.push({ T, fusedMb: f, compositeMb: c });
-    console.log(`${pad(T, 6)} ${pad(fmt(f), 9)} ${pad(fmt(c), 10)} ${pad(`${fmt(c / Math.max(f, 1), 1)}x`, 7)}`);
+    console.log(
+      `${pad(T, 6)} ${pad(fmt(f), 9)} ${pad(fmt(c), 10)} ${pad(`${fmt(c / Math.max(f, 1), 1)}x`, 7)}`,
+    );
   }
   results.rss = rows;
 }
