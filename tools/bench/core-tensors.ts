@@ -106,7 +106,13 @@ async function benchGemm(): Promise<void> {
       await selectBackend('cpu');
       const ta = tf.tensor2d(a, [n, n]);
       const tb = tf.tensor2d(b, [n, n]);
-      tfjsCpu = timeMs(() => tf.tidy(() => tf.matMul(ta, tb).dataSync()), 1).p50;
+      tfjsCpu = timeMs(
+        () =>
+          tf.tidy(() => {
+            tf.matMul(ta, tb).dataSync();
+          }),
+        1,
+      ).p50;
       tf.dispose([ta, tb]);
       await selectBackend('native');
     }
@@ -140,7 +146,13 @@ function attentionTimes(fn: AttnFn, shape: [number, number, number, number], cau
   const k = tf.tensor4d(randomArray(B * H * T * D, 4), shape);
   const v = tf.tensor4d(randomArray(B * H * T * D, 5), shape);
   const dy = tf.tensor4d(randomArray(B * H * T * D, 6), shape);
-  const fwd = timeMs(() => tf.tidy(() => fn(q, k, v, causal).dataSync()), reps);
+  const fwd = timeMs(
+    () =>
+      tf.tidy(() => {
+        fn(q, k, v, causal).dataSync();
+      }),
+    reps,
+  );
   const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
     fn(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, causal),
   );

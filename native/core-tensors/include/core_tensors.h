@@ -88,10 +88,23 @@ ct_status ct_attention_forward(const ct_attention_desc *d, const float *q, const
 
 /* Gradients given dout. Writes (overwrites) dq, dk, dv. When dbias is not NULL it must have the
  * layout of d->bias (same strides; broadcast dimensions are summed into it) and is ACCUMULATED into,
- * so the caller zero-fills it. */
+ * so the caller zero-fills it; this costs a second pass (ct_attention_bias_grad), so pass NULL when the
+ * bias needs no gradient (constant masks) and call ct_attention_bias_grad only when it does.
+ * Deterministic: the work partition and every floating-point summation order depend only on the
+ * shapes, never on the thread count or on scheduling (no atomics, no locks on sums), so repeated calls
+ * give bit-identical results for any ct_threads_set value. */
 ct_status ct_attention_backward(const ct_attention_desc *d, const float *q, const float *k,
                                 const float *v, const float *out, const float *lse, const float *dout,
                                 float *dq, float *dk, float *dv, float *dbias);
+
+/* Gradient of the bias alone: dbias = sum over the bias's broadcast dimensions of
+ * dS = P * (dP - rowsum(dO * O)), recomputed tile by tile from q, k, v, out, lse (as given to/returned
+ * by ct_attention_forward) and dout. d->bias must be set: dbias takes its layout (d->bias_strides; a 0
+ * stride is a broadcast dimension that is summed). Every element the strides address is WRITTEN (no
+ * need to zero-fill; elements the strides never address are left untouched). Deterministic and
+ * independent of the thread count, like ct_attention_backward. */
+ct_status ct_attention_bias_grad(const ct_attention_desc *d, const float *q, const float *k, const float *v,
+                                 const float *out, const float *lse, const float *dout, float *dbias);
 
 /* ---- residual composition (AnchorRefine Eq. 2 and Eq. 11, then un-normalization) ---------------- */
 
@@ -130,6 +143,82 @@ ct_status ct_cuda_attention_forward(const ct_attention_desc *d, const float *q, 
 ct_status ct_cuda_residual_compose(const ct_compose_desc *d, const float *anchor, const float *delta,
                                    const float *grip_logit, const float *grip_delta, float *arm,
                                    float *prob, uint8_t *closed);
+
+/* ---- elementwise, reductions, transpose, layer norm, GELU (the tfjs `native` kernel overrides) ----- *
+ * All fp32, dense row-major. Shapes are int64 arrays of length rank (rank 0 = scalar, 1 element).
+ * Results do not depend on the thread count: work is split over output elements only, and reductions
+ * that span tasks (layer-norm dgamma/dbeta) combine fixed-size blocks in a fixed order. */
+
+#define CT_MAX_RANK 6
+
+typedef enum ct_binary_op {
+  CT_BINARY_ADD = 0,
+  CT_BINARY_SUB = 1,
+  CT_BINARY_MUL = 2,
+  CT_BINARY_DIV = 3,
+  CT_BINARY_MAX = 4,               /* NaN-propagating (JavaScript Math.max) */
+  CT_BINARY_MIN = 5,               /* NaN-propagating (JavaScript Math.min) */
+  CT_BINARY_SQUARED_DIFFERENCE = 6 /* (a - b)^2 */
+} ct_binary_op;
+
+/* out = a (op) b with numpy broadcasting: shapes are right-aligned, each dimension pair must be equal
+ * or contain a 1. out holds the broadcast shape (rank max(a_rank, b_rank) <= CT_MAX_RANK). */
+ct_status ct_binary_run(ct_binary_op op, const float *a, const int64_t *a_shape, int a_rank,
+                        const float *b, const int64_t *b_shape, int b_rank, float *out);
+
+typedef enum ct_unary_op {
+  CT_UNARY_EXP = 0,
+  CT_UNARY_LOG = 1,
+  CT_UNARY_NEG = 2,
+  CT_UNARY_SQRT = 3,
+  CT_UNARY_RSQRT = 4,
+  CT_UNARY_SQUARE = 5,
+  CT_UNARY_TANH = 6,
+  CT_UNARY_SIGMOID = 7, /* 1 / (1 + exp(-x)) */
+  CT_UNARY_RELU = 8,    /* x < 0 ? 0 : x (NaN passes) */
+  CT_UNARY_ERF = 9,
+  CT_UNARY_ABS = 10
+} ct_unary_op;
+
+/* out[i] = op(x[i]) for i in [0, n). out may equal x. */
+ct_status ct_unary_run(ct_unary_op op, int64_t n, const float *x, float *out);
+
+typedef enum ct_reduce_op {
+  CT_REDUCE_SUM = 0,  /* accumulated in double; an empty reduction gives 0 */
+  CT_REDUCE_MEAN = 1, /* sum / count; an empty reduction gives NaN */
+  CT_REDUCE_MAX = 2   /* NaN-propagating; an empty reduction gives -INFINITY */
+} ct_reduce_op;
+
+/* Reduces x (shape, rank <= CT_MAX_RANK) over the n_axes distinct axes in [0, rank) (any order; none =
+ * a copy). out holds the kept dimensions in their original order (keepDims only changes the shape). */
+ct_status ct_reduce_run(ct_reduce_op op, const float *x, const int64_t *shape, int rank, const int32_t *axes,
+                        int n_axes, float *out);
+
+/* out = x permuted: out.shape[i] = shape[perm[i]], perm a permutation of [0, rank), rank <= CT_MAX_RANK. */
+ct_status ct_transpose_run(const float *x, const int64_t *shape, int rank, const int32_t *perm, float *out);
+
+/* Layer normalization over the last axis of x [rows, dim]:
+ *   mean[r] = sum_j x[r,j] / dim,  rstd[r] = 1 / sqrt(sum_j (x[r,j] - mean[r])^2 / dim + eps)  (two-pass)
+ *   y[r,j]  = (x[r,j] - mean[r]) * rstd[r] * gamma[j] + beta[j]      (gamma NULL = 1, beta NULL = 0)
+ * mean and rstd ([rows]) are saved for the backward pass. */
+ct_status ct_layernorm_forward(int64_t rows, int64_t dim, float eps, const float *x, const float *gamma,
+                               const float *beta, float *y, float *mean, float *rstd);
+
+/* Gradients given dy [rows, dim] and the forward's mean/rstd. Writes (overwrites) dx, and dgamma/dbeta
+ * [dim] (summed over rows) when they are not NULL. gamma NULL = 1. */
+ct_status ct_layernorm_backward(int64_t rows, int64_t dim, const float *x, const float *gamma,
+                                const float *mean, const float *rstd, const float *dy, float *dx, float *dgamma,
+                                float *dbeta);
+
+typedef enum ct_gelu_mode {
+  CT_GELU_EXACT = 0, /* x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2))                      (torch default) */
+  CT_GELU_TANH = 1   /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))   (approximate='tanh') */
+} ct_gelu_mode;
+
+ct_status ct_gelu_forward(ct_gelu_mode mode, int64_t n, const float *x, float *y);
+
+/* dx = dy * gelu'(x). */
+ct_status ct_gelu_backward(ct_gelu_mode mode, int64_t n, const float *x, const float *dy, float *dx);
 
 #ifdef __cplusplus
 }

@@ -30,11 +30,19 @@ const NATIVE_PRIORITY = 3;
 const TF_NODE_GPU = '@tensorflow/tfjs-node-gpu';
 let nativeReady = false;
 
+/** tfjs-cpu storage; its first write would print tfjs's "install the node backend for speed" banner,
+ *  which is wrong advice for this backend, so the instance is marked as already used. */
+function createNativeBackend(): MathBackendCPU {
+  const backend = new MathBackendCPU();
+  (backend as unknown as { firstUse: boolean }).firstUse = false;
+  return backend;
+}
+
 function ensureNativeBackend(): void {
   if (nativeReady) return;
   loadAddon(); // throws the loader's error (naming the build command) when the binary is missing
   if (tf.findBackendFactory(NATIVE_BACKEND) == null) {
-    tf.registerBackend(NATIVE_BACKEND, () => new MathBackendCPU(), NATIVE_PRIORITY);
+    tf.registerBackend(NATIVE_BACKEND, createNativeBackend, NATIVE_PRIORITY);
     tf.copyRegisteredKernels('cpu', NATIVE_BACKEND);
   }
   registerNativeKernels();
