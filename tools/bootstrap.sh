@@ -41,6 +41,6 @@ npx nx run core-tensors-native:build-native --outputStyle=static
 case "$job" in
   setup) echo "bootstrap: ready" ;;
   test) exec node tools/test.mjs "$@" ;;
-  demo) exec node tools/demo.mjs "$@" ;;
+  demo) exec node --conditions=@anchor-refine/source --import tsx tools/demo.ts "$@" ;;
   *) echo "usage: bash tools/bootstrap.sh test|demo|setup" >&2; exit 2 ;;
 esac
