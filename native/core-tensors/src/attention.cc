@@ -4,16 +4,21 @@
 // Tiles: BR query rows x BC keys. Memory is O(tile) per thread (thread_local scratch), never Tq x Tk.
 // Tile products go through ct::tile_gemm (the AVX2/FMA register-tile micro-kernel of the portable GEMM,
 // single-threaded); parallelism comes from ct::parallel_for over independent work items:
-//   forward : (batch*head, query tile)
-//   backward: (batch*head, key chunk). Each item owns the dK/dV rows of its key tiles. dQ rows are
-//             written directly when one item covers all keys of a head, otherwise added under striped
-//             locks; dbias (which may broadcast over any dimension) is added under a mutex.
+//   forward  : (batch*head, query tile)
+//   backward : (batch*head, key chunk). Each item owns the dK/dV rows of its key tiles. Chunk 0 adds
+//              its dQ contributions straight into dq, chunk c > 0 into its own partial buffer, and a
+//              last pass adds the partials to dq in chunk order.
+//   bias grad: blocks of dbias elements owned by one item (non-broadcast batch/head, query tile, key
+//              tile); the broadcast dimensions are looped over inside, in a fixed order.
+// Determinism: every partition depends on the shapes only (kMinItems, never the thread count), each
+// float sum is formed by one item in a fixed order or reduced in a fixed order afterwards, and there
+// are no atomics or locks on sums. Results are bit-identical across runs and thread counts.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <exception>
 #include <limits>
-#include <mutex>
+#include <memory>
 #include <new>
 #include <vector>
 
@@ -266,6 +271,275 @@ void forward_impl(const ct_attention_desc *d, const float *q, const float *k, co
   ct::parallel_for(items, item);
 }
 
+// Work items a parallel loop is split into at least, where the problem allows it. A constant, NOT the
+// thread count: every work partition (and so every floating-point summation order) depends on the
+// shapes only, which makes the results bit-identical for any thread count and any scheduling.
+constexpr int64_t kMinItems = 64;
+// Key chunks of the backward span at least this many key tiles: each chunk > 0 costs a zero-filled dQ
+// partial of Tq x D floats written once per key tile and read once by the reduction, so short chunks
+// would make the split memory-bound (measured: 1 tile/chunk was ~30% slower at B*H=1, T=4096; 4 ~4%).
+constexpr int64_t kMinChunkKeyTiles = 4;
+// Cap on the dQ partial buffers of the key-chunked backward, in floats (64 MiB).
+constexpr int64_t kMaxPartialFloats = int64_t(1) << 24;
+// Query tiles per owned block of the bias gradient (see bias_grad_impl).
+constexpr int64_t kQBlock = 8;
+
+// Di[bh*Tq + i] = rowsum(dO * O) for every query row; also zero-fills dq when it is not NULL.
+void rowsum_do_o(const Geometry &g, const float *out, const float *dout, float *Di, float *dq) {
+  const int D = g.D;
+  ct::parallel_for(g.B * g.H, [&](int64_t bh) {
+    for (int64_t i = 0; i < g.Tq; ++i) {
+      const size_t row = (size_t)(bh * g.Tq + i);
+      const float *o = out + row * D, *dO = dout + row * D;
+      float s = 0.f;
+      for (int c = 0; c < D; ++c) s += o[c] * dO[c];
+      Di[row] = s;
+      if (dq) std::fill(dq + row * D, dq + row * D + D, 0.f);
+    }
+  });
+}
+
+// P[rows, BC] = exp(S - lse) for the query tile at row i0 (q: its rows, stride D) against the key tile
+// at j0 (KT: transposed keys); lse points at the head's row 0. Rows with lse = -inf (they see no key)
+// or NaN are zero. Returns false when every row is zero.
+inline bool prob_tile(const Geometry &g, int64_t b, int64_t h, int64_t i0, int rows, int64_t j0,
+                      const uint8_t *key_ok, const float *q, const float *KT, const float *lse, float *P) {
+  score_tile(g, b, h, i0, rows, j0, key_ok, q, KT, P);
+  bool any = false;
+  for (int r = 0; r < rows; ++r) {
+    float *pr = P + (size_t)r * BC;
+    const float L = lse[i0 + r];
+    if (L == NEG_INF || std::isnan(L)) {
+      std::fill(pr, pr + BC, 0.f);
+    } else {
+      row_exp_sub(pr, BC, L);
+      any = true;
+    }
+  }
+  return any;
+}
+
+// dS[rows, BC] = P * (dO V^T - Di). dO: the tile's dout rows (stride D); VT: transposed value tile;
+// Di: the tile's first row.
+inline void dscore_tile(const Geometry &g, int rows, const float *dO, const float *VT, const float *P,
+                        const float *Di, float *dS) {
+  ct::tile_gemm(rows, BC, g.D, dO, g.D, false, VT, BC, dS, BC, 1.f, false);
+  for (int r = 0; r < rows; ++r) {
+    float *sr = dS + (size_t)r * BC;
+    const float *pr = P + (size_t)r * BC;
+    const float di = Di[r];
+    for (int c = 0; c < BC; ++c) sr[c] = pr[c] * (sr[c] - di);
+  }
+}
+
+// dS tiles for the bias gradient, one (b, h, query tile, key tile) at a time, reusing the transposed
+// K/V tiles while consecutive calls stay on the same (b, h, key tile).
+struct DsTiles {
+  const Geometry &g;
+  const float *q, *k, *v, *lse, *dout, *Di;
+  float *KT, *VT, *P, *dS;  // caller's scratch: D*BC, D*BC, BR*BC, BR*BC floats
+  int64_t cached_bh = -1, cached_kt = -1;
+  int nkey = 0;
+  uint8_t key_ok[BC] = {};
+
+  // Fills dS (rows x BC, row stride BC) and returns true, or returns false when the tile is all zero.
+  bool run(int64_t b, int64_t h, int64_t qt, int64_t kt, int *rows_out, int *cols_out) {
+    const int D = g.D;
+    const int64_t bh = b * g.H + h, i0 = qt * BR, j0 = kt * BC;
+    const int rows = (int)std::min<int64_t>(BR, g.Tq - i0), cols = (int)std::min<int64_t>(BC, g.Tk - j0);
+    *rows_out = rows;
+    *cols_out = cols;
+    if (g.d->causal && j0 > i0 + rows - 1) return false;  // tile above the diagonal
+    if (bh != cached_bh || kt != cached_kt) {
+      cached_bh = bh;
+      cached_kt = kt;
+      nkey = key_tile_mask(g, b, j0, cols, key_ok);
+      if (nkey > 0) {
+        transpose_tile(k + (bh * g.Tk + j0) * D, cols, D, KT);
+        transpose_tile(v + (bh * g.Tk + j0) * D, cols, D, VT);
+      }
+    }
+    if (nkey == 0) return false;
+    if (!prob_tile(g, b, h, i0, rows, j0, key_ok, q + (bh * g.Tq + i0) * D, KT, lse + bh * g.Tq, P)) return false;
+    dscore_tile(g, rows, dout + (bh * g.Tq + i0) * D, VT, P, Di + bh * g.Tq + i0, dS);
+    return true;
+  }
+};
+
+// dbias (layout d->bias_strides) = dS summed over the broadcast dimensions; written, or added to when
+// accumulate. Di: rowsum(dO * O) when the caller has it, else NULL.
+//
+// Partition: a dimension is OWNED when its stride is nonzero and its extent > 1, otherwise BROADCAST.
+// A work item owns one index of each owned dimension (batch, head, block of kQBlock 64-row query tiles,
+// 64-key tile), i.e. a block of dbias elements no other item touches, and loops over the broadcast
+// dimensions inside, in the fixed order batch, head, key tile, query tile (its own query tiles last). When there are fewer than kMinItems owned blocks the
+// broadcast loop is cut into G fixed groups whose partial blocks are then added in group order. Layouts
+// whose owned dimensions alias (non-injective strides) take a serial pass.
+void bias_grad_impl(const ct_attention_desc *d, const float *q, const float *k, const float *v,
+                    const float *out, const float *lse, const float *dout, const float *Di_in, float *dbias,
+                    bool accumulate) {
+  Geometry g{d, d->batch, d->heads, d->q_len, d->k_len, (int)d->head_dim, 0};
+  g.Dp = g.D;
+  if (g.B == 0 || g.H == 0 || g.Tq == 0 || g.Tk == 0) return;  // no element is addressed
+  const int D = g.D;
+  const int64_t nqt = (g.Tq + BR - 1) / BR, nkt = (g.Tk + BC - 1) / BC;
+  std::vector<float> di_own;
+  const float *Di = Di_in;
+  if (!Di) {
+    di_own.resize((size_t)(g.B * g.H * g.Tq));
+    rowsum_do_o(g, out, dout, di_own.data(), nullptr);
+    Di = di_own.data();
+  }
+  const int64_t *st = d->bias_strides;
+  const int64_t ext[4] = {g.B, g.H, g.Tq, g.Tk};
+  bool own[4];
+  for (int i = 0; i < 4; ++i) own[i] = st[i] != 0 && ext[i] > 1;
+
+  // Owned dimensions address distinct elements when, sorted by stride, each stride exceeds the span
+  // of the smaller ones (true for every dense or broadcast layout).
+  bool injective = true;
+  {
+    int idx[4], n = 0;
+    for (int i = 0; i < 4; ++i)
+      if (own[i]) idx[n++] = i;
+    for (int x = 1; x < n; ++x)  // insertion sort by stride (at most 4 entries)
+      for (int y = x; y > 0 && st[idx[y]] < st[idx[y - 1]]; --y) std::swap(idx[y], idx[y - 1]);
+    int64_t span = 0;
+    for (int t = 0; t < n; ++t) {
+      const int i = idx[t];
+      if (st[i] <= span) injective = false;
+      span += (ext[i] - 1) * st[i];
+    }
+  }
+
+  const size_t nKT = (size_t)D * BC, nS = (size_t)BR * BC;
+  if (!injective) {
+    if (!accumulate)
+      for (int64_t b = 0; b < g.B; ++b)
+        for (int64_t h = 0; h < g.H; ++h)
+          for (int64_t i = 0; i < g.Tq; ++i)
+            for (int64_t j = 0; j < g.Tk; ++j) dbias[b * st[0] + h * st[1] + i * st[2] + j * st[3]] = 0.f;
+    std::vector<float> buf(2 * nKT + 2 * nS);
+    DsTiles t{g, q, k, v, lse, dout, Di, buf.data(), buf.data() + nKT, buf.data() + 2 * nKT,
+              buf.data() + 2 * nKT + nS};
+    for (int64_t b = 0; b < g.B; ++b)
+      for (int64_t h = 0; h < g.H; ++h)
+        for (int64_t kt = 0; kt < nkt; ++kt)
+          for (int64_t qt = 0; qt < nqt; ++qt) {
+            int rows, cols;
+            if (!t.run(b, h, qt, kt, &rows, &cols)) continue;
+            for (int r = 0; r < rows; ++r) {
+              float *br = dbias + b * st[0] + h * st[1] + (qt * BR + r) * st[2] + kt * BC * st[3];
+              const float *sr = t.dS + (size_t)r * BC;
+              for (int c = 0; c < cols; ++c) br[c * st[3]] += sr[c];
+            }
+          }
+    return;
+  }
+
+  // An owned query dimension is taken in blocks of kQBlock query tiles, looped innermost, so each
+  // item transposes a K/V tile once per (batch, head, key tile) and reuses it for the whole block.
+  const int64_t nqb = (nqt + kQBlock - 1) / kQBlock;
+  const int64_t no[4] = {own[0] ? g.B : 1, own[1] ? g.H : 1, own[2] ? nqb : 1, own[3] ? nkt : 1};
+  const int64_t nb[4] = {own[0] ? 1 : g.B, own[1] ? 1 : g.H, own[2] ? 1 : nqt, own[3] ? 1 : nkt};
+  const int64_t owned = no[0] * no[1] * no[2] * no[3];
+  const int64_t F = nb[0] * nb[1] * nb[2] * nb[3];
+  int64_t G = 1;
+  if (owned < kMinItems) G = std::max<int64_t>(1, std::min<int64_t>(F, (kMinItems + owned - 1) / owned));
+  const size_t nAcc = (size_t)(own[2] ? std::min<int64_t>(kQBlock * BR, g.Tq) : 1) * BC;  // block rows x BC
+  std::vector<float> part(G > 1 ? (size_t)(owned * G) * nAcc : 0);
+
+  struct Block {
+    int64_t ob, oh, oq, ok;  // oq: query block (kQBlock tiles)
+    int rows, cols;          // extent of the owned block in dbias (1 along a broadcast q / k)
+  };
+  auto block = [&](int64_t o) {
+    Block bl;
+    bl.ok = o % no[3];
+    o /= no[3];
+    bl.oq = o % no[2];
+    o /= no[2];
+    bl.oh = o % no[1];
+    bl.ob = o / no[1];
+    bl.rows = own[2] ? (int)std::min<int64_t>(kQBlock * BR, g.Tq - bl.oq * kQBlock * BR) : 1;
+    bl.cols = own[3] ? (int)std::min<int64_t>(BC, g.Tk - bl.ok * BC) : 1;
+    return bl;
+  };
+  auto store = [&](const Block &bl, const float *acc) {
+    const int64_t base = (own[0] ? bl.ob * st[0] : 0) + (own[1] ? bl.oh * st[1] : 0) +
+                         (own[2] ? bl.oq * kQBlock * BR * st[2] : 0) + (own[3] ? bl.ok * BC * st[3] : 0);
+    const int64_t rs = own[2] ? st[2] : 0, cs = own[3] ? st[3] : 0;
+    for (int r = 0; r < bl.rows; ++r)
+      for (int c = 0; c < bl.cols; ++c) {
+        float *p = dbias + base + r * rs + c * cs;
+        const float x = acc[(size_t)r * BC + c];
+        *p = accumulate ? *p + x : x;
+      }
+  };
+
+  ct::parallel_for(owned * G, [&](int64_t it) {
+    const int64_t o = it / G, grp = it % G;
+    const Block bl = block(o);
+    thread_local std::vector<float> buf;
+    float *base = scratch(buf, 2 * nKT + 2 * nS + nAcc);
+    DsTiles t{g, q, k, v, lse, dout, Di, base, base + nKT, base + 2 * nKT, base + 2 * nKT + nS};
+    float *acc = G > 1 ? part.data() + (size_t)it * nAcc : base + 2 * nKT + 2 * nS;
+    std::fill(acc, acc + (size_t)bl.rows * BC, 0.f);
+    for (int64_t f = grp * F / G, f_end = (grp + 1) * F / G; f < f_end; ++f) {
+      int64_t x = f;
+      const int64_t fq = x % nb[2];
+      x /= nb[2];
+      const int64_t fk = x % nb[3];
+      x /= nb[3];
+      const int64_t fh = x % nb[1], fb = x / nb[1];
+      const int64_t b = own[0] ? bl.ob : fb, h = own[1] ? bl.oh : fh, kt = own[3] ? bl.ok : fk;
+      const int64_t qt_lo = own[2] ? bl.oq * kQBlock : fq;
+      const int64_t qt_hi = own[2] ? std::min<int64_t>(nqt, qt_lo + kQBlock) : fq + 1;
+      for (int64_t qt = qt_lo; qt < qt_hi; ++qt) {
+        int rows, cols;
+        if (!t.run(b, h, qt, kt, &rows, &cols)) continue;
+        const float *dS = t.dS;
+        float *a = own[2] ? acc + (size_t)(qt - qt_lo) * BR * BC : acc;  // this tile's rows of the block
+        if (own[2] && own[3]) {
+          for (int r = 0; r < rows; ++r)
+            for (int c = 0; c < cols; ++c) a[(size_t)r * BC + c] += dS[(size_t)r * BC + c];
+        } else if (own[2]) {  // key dimension broadcast: row sums
+          for (int r = 0; r < rows; ++r) {
+            float s = 0.f;
+            for (int c = 0; c < cols; ++c) s += dS[(size_t)r * BC + c];
+            a[(size_t)r * BC] += s;
+          }
+        } else if (own[3]) {  // query dimension broadcast: column sums, rows in order
+          for (int r = 0; r < rows; ++r)
+            for (int c = 0; c < cols; ++c) a[c] += dS[(size_t)r * BC + c];
+        } else {
+          for (int r = 0; r < rows; ++r) {
+            float s = 0.f;
+            for (int c = 0; c < cols; ++c) s += dS[(size_t)r * BC + c];
+            a[0] += s;
+          }
+        }
+      }
+    }
+    if (G == 1) store(bl, acc);
+  });
+  if (G > 1) {
+    ct::parallel_for(owned, [&](int64_t o) {
+      const Block bl = block(o);
+      thread_local std::vector<float> buf;
+      float *acc = scratch(buf, nAcc);
+      const size_t n = (size_t)bl.rows * BC;
+      const float *p0 = part.data() + (size_t)(o * G) * nAcc;
+      std::copy(p0, p0 + n, acc);
+      for (int64_t grp = 1; grp < G; ++grp) {
+        const float *p = p0 + (size_t)grp * nAcc;
+        for (size_t e = 0; e < n; ++e) acc[e] += p[e];
+      }
+      store(bl, acc);
+    });
+  }
+}
+
 void backward_impl(const ct_attention_desc *d, const float *q, const float *k, const float *v,
                    const float *out, const float *lse, const float *dout, float *dq, float *dk, float *dv,
                    float *dbias) {
@@ -275,32 +549,31 @@ void backward_impl(const ct_attention_desc *d, const float *q, const float *k, c
   const int D = g.D, Dp = g.Dp;
   const int64_t BH = g.B * g.H;
   const int64_t nqt = (g.Tq + BR - 1) / BR, nkt = (g.Tk + BC - 1) / BC;
-  const int threads = ct::pool_threads();
 
   // Pass 1: Di = rowsum(dO * O), dq = 0.
   std::vector<float> Di((size_t)(BH * g.Tq));
-  ct::parallel_for(BH, [&](int64_t bh) {
-    for (int64_t i = 0; i < g.Tq; ++i) {
-      const size_t row = (size_t)(bh * g.Tq + i);
-      const float *o = out + row * D, *dO = dout + row * D;
-      float s = 0.f;
-      for (int c = 0; c < D; ++c) s += o[c] * dO[c];
-      Di[row] = s;
-      std::fill(dq + row * D, dq + row * D + D, 0.f);
-    }
-  });
+  rowsum_do_o(g, out, dout, Di.data(), dq);
   if (g.Tk == 0) return;
 
-  // Pass 2: work items (bh, chunk of key tiles).
+  // Pass 2: work items (bh, chunk of key tiles); the chunk count depends on the shapes only. Chunk 0
+  // adds its dQ contributions to dq, chunk c > 0 to its own zero-filled partial buffer (rows from
+  // row0[c] on: under causal masking its keys are invisible to earlier queries); pass 3 adds the
+  // partials to dq in chunk order.
   int64_t chunks = 1;
-  if (BH < 4 * threads) chunks = std::min<int64_t>(nkt, (4 * threads + BH - 1) / BH);
-  const bool shared_dq = chunks > 1;
-  const bool lock_dbias = dbias && threads > 1 && BH * chunks > 1;
-  constexpr int NSTRIPES = 64;
-  std::mutex dq_locks[NSTRIPES];
-  std::mutex dbias_lock;
-  const int64_t s0 = d->bias_strides[0], s1 = d->bias_strides[1], s2 = d->bias_strides[2],
-                s3 = d->bias_strides[3];
+  if (BH < kMinItems)
+    chunks = std::min<int64_t>(std::max<int64_t>(1, nkt / kMinChunkKeyTiles), (kMinItems + BH - 1) / BH);
+  if (chunks > 1) {
+    const int64_t per_chunk = std::max<int64_t>(1, BH * g.Tq * D);
+    chunks = std::max<int64_t>(1, std::min<int64_t>(chunks, 1 + kMaxPartialFloats / per_chunk));
+  }
+  std::vector<int64_t> row0((size_t)chunks, 0), poff((size_t)chunks + 1, 0);
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t kt_begin = c * nkt / chunks;
+    row0[c] = d->causal ? std::min<int64_t>(g.Tq, kt_begin * BC / BR * BR) : 0;
+    poff[c + 1] = poff[c] + (c == 0 ? 0 : BH * (g.Tq - row0[c]) * D);
+  }
+  std::unique_ptr<float[]> part_buf(poff[chunks] > 0 ? new float[(size_t)poff[chunks]] : nullptr);  // zeroed per item
+  float *const part = part_buf.get();
   const float scale = d->scale;
 
   auto item = [&](int64_t it) {
@@ -317,7 +590,16 @@ void backward_impl(const ct_attention_desc *d, const float *q, const float *k, c
 
     const float *qb = q + bh * g.Tq * D, *kb = k + bh * g.Tk * D, *vb = v + bh * g.Tk * D;
     const float *dob = dout + bh * g.Tq * D, *lseb = lse + bh * g.Tq, *Dib = Di.data() + bh * g.Tq;
-    float *dqb = dq + bh * g.Tq * D;
+    // dQ destination: row i of this head lives at dqb + (i - r0) * D
+    float *dqb;
+    int64_t r0 = 0;
+    if (ch == 0) {
+      dqb = dq + bh * g.Tq * D;
+    } else {
+      r0 = row0[ch];
+      dqb = part + poff[ch] + bh * (g.Tq - r0) * D;
+      std::fill(dqb, dqb + (g.Tq - r0) * D, 0.f);
+    }
 
     for (int64_t kt = kt_begin; kt < kt_end; ++kt) {
       const int64_t j0 = kt * BC;
@@ -347,47 +629,17 @@ void backward_impl(const ct_attention_desc *d, const float *q, const float *k, c
             dop = dOp;
           }
           // P = exp(S - lse)
-          score_tile(g, b, h, i0, rows, j0, key_ok, qt_ptr, KT, P);
-          bool any = false;
-          for (int r = 0; r < rows; ++r) {
-            float *pr = P + (size_t)r * BC;
-            const float L = lseb[i0 + r];
-            if (L == NEG_INF || std::isnan(L)) {
-              std::fill(pr, pr + BC, 0.f);
-            } else {
-              row_exp_sub(pr, BC, L);
-              any = true;
-            }
-          }
-          if (!any) continue;
+          if (!prob_tile(g, b, h, i0, rows, j0, key_ok, qt_ptr, KT, lseb, P)) continue;
           // dV += P^T dO
           ct::tile_gemm(cols, Dp, rows, P, BC, true, dop, Dp, dVa, Dp, 1.f, true);
           // dP = dO V^T ; dS = P * (dP - Di)
-          ct::tile_gemm(rows, BC, D, do_ptr, D, false, VT, BC, dS, BC, 1.f, false);
-          for (int r = 0; r < rows; ++r) {
-            float *sr = dS + (size_t)r * BC;
-            const float *pr = P + (size_t)r * BC;
-            const float di = Dib[i0 + r];
-            for (int c = 0; c < BC; ++c) sr[c] = pr[c] * (sr[c] - di);
-          }
-          // dbias += dS (broadcast dimensions summed)
-          if (dbias) {
-            std::unique_lock<std::mutex> lk(dbias_lock, std::defer_lock);
-            if (lock_dbias) lk.lock();
-            for (int r = 0; r < rows; ++r) {
-              float *br = dbias + b * s0 + h * s1 + (i0 + r) * s2 + j0 * s3;
-              const float *sr = dS + (size_t)r * BC;
-              for (int c = 0; c < cols; ++c) br[c * s3] += sr[c];
-            }
-          }
+          dscore_tile(g, rows, do_ptr, VT, P, Dib + i0, dS);
           // dK += scale * dS^T Q
           ct::tile_gemm(cols, Dp, rows, dS, BC, true, qp, Dp, dKa, Dp, scale, true);
-          // dQ += scale * dS K
+          // dQ += scale * dS K (key tiles in ascending order: a fixed summation order)
           ct::tile_gemm(rows, Dp, cols, dS, BC, false, kp, Dp, dQt, Dp, scale, false);
-          std::unique_lock<std::mutex> lk(dq_locks[(bh * nqt + qt) % NSTRIPES], std::defer_lock);
-          if (shared_dq) lk.lock();
           for (int r = 0; r < rows; ++r) {
-            float *dqr = dqb + (i0 + r) * D;
+            float *dqr = dqb + (i0 + r - r0) * D;
             const float *src = dQt + (size_t)r * Dp;
             for (int c = 0; c < D; ++c) dqr[c] += src[c];
           }
@@ -401,6 +653,25 @@ void backward_impl(const ct_attention_desc *d, const float *q, const float *k, c
     }
   };
   ct::parallel_for(BH * chunks, item);
+
+  // Pass 3: dq += partial[1] + partial[2] + ... in chunk order (each row owned by one item).
+  if (chunks > 1) {
+    ct::parallel_for(BH * nqt, [&](int64_t it) {
+      const int64_t bh = it / nqt, i0 = (it % nqt) * BR;
+      const int64_t i1 = std::min<int64_t>(g.Tq, i0 + BR);
+      for (int64_t i = i0; i < i1; ++i) {
+        float *dqr = dq + (bh * g.Tq + i) * D;
+        for (int64_t c = 1; c < chunks; ++c) {
+          if (i < row0[c]) continue;
+          const float *p = part + poff[c] + (bh * (g.Tq - row0[c]) + i - row0[c]) * D;
+          for (int x = 0; x < D; ++x) dqr[x] += p[x];
+        }
+      }
+    });
+  }
+
+  // dbias: a separate deterministic pass (recomputes dS; see bias_grad_impl).
+  if (dbias) bias_grad_impl(d, q, k, v, out, lse, dout, Di.data(), dbias, true);
 }
 
 }  // namespace
@@ -448,6 +719,29 @@ extern "C" ct_status ct_attention_backward(const ct_attention_desc *d, const flo
     return ct_error_set(CT_STATUS_OUT_OF_MEMORY, "ct_attention_backward: out of memory");
   } catch (const std::exception &e) {
     return ct_error_set(CT_STATUS_INVALID_ARGUMENT, "ct_attention_backward: %s", e.what());
+  }
+  return CT_STATUS_OK;
+}
+
+extern "C" ct_status ct_attention_bias_grad(const ct_attention_desc *d, const float *q, const float *k,
+                                            const float *v, const float *out, const float *lse,
+                                            const float *dout, float *dbias) {
+  ct_status st = check_desc("ct_attention_bias_grad", d);
+  if (st != CT_STATUS_OK) return st;
+  if (!d->bias)
+    return ct_error_set(CT_STATUS_INVALID_ARGUMENT,
+                        "ct_attention_bias_grad: the descriptor has no bias (dbias takes its layout)");
+  if (!dbias) return ct_error_set(CT_STATUS_INVALID_ARGUMENT, "ct_attention_bias_grad: dbias is NULL");
+  const int64_t nq = d->batch * d->heads * d->q_len, nk = d->batch * d->heads * d->k_len;
+  if (nq == 0 || nk == 0) return CT_STATUS_OK;  // no dbias element is addressed
+  if (!q || !k || !v || !out || !lse || !dout)
+    return ct_error_set(CT_STATUS_INVALID_ARGUMENT, "ct_attention_bias_grad: null tensor pointer");
+  try {
+    bias_grad_impl(d, q, k, v, out, lse, dout, nullptr, dbias, false);
+  } catch (const std::bad_alloc &) {
+    return ct_error_set(CT_STATUS_OUT_OF_MEMORY, "ct_attention_bias_grad: out of memory");
+  } catch (const std::exception &e) {
+    return ct_error_set(CT_STATUS_INVALID_ARGUMENT, "ct_attention_bias_grad: %s", e.what());
   }
   return CT_STATUS_OK;
 }

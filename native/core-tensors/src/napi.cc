@@ -15,6 +15,7 @@
 #include <new>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "ct_internal.h"
 
@@ -296,6 +297,26 @@ void attention_backward(const Napi::CallbackInfo &info) {
   run_kernel(f.env, f.name, [&] { return ct_attention_backward(&a.d, q, k, v, out, lse, dout, dq, dk, dv, dbias); });
 }
 
+void attention_bias_grad(const Napi::CallbackInfo &info) {
+  Fn f{info.Env(), "attentionBiasGrad"};
+  AttnArgs a = parse_attention(f, info[0]);
+  if (!a.has_bias) range_error(f.env, f.pre() + "args.bias is required (dbias takes the layout of bias)");
+  float *q = tensor(f, a, info[1], "q", 0);
+  float *k = tensor(f, a, info[2], "k", 1);
+  float *v = tensor(f, a, info[3], "v", 1);
+  float *out = tensor(f, a, info[4], "out", 0);
+  float *lse = tensor(f, a, info[5], "lse", 2);
+  float *dout = tensor(f, a, info[6], "dout", 0);
+  size_t dlen = 0;
+  float *dbias = f.f32(info[7], "dbias", false, &dlen);
+  if (dlen != a.bias_len)
+    range_error(f.env, f.pre() + "dbias has " + std::to_string(dlen) + " floats, expected the length of args.bias = " +
+                           std::to_string(a.bias_len) + " (" + a.dims + ")");
+  // The kernel writes every element the strides address; zero the rest so all of dbias is overwritten.
+  std::fill(dbias, dbias + dlen, 0.f);
+  run_kernel(f.env, f.name, [&] { return ct_attention_bias_grad(&a.d, q, k, v, out, lse, dout, dbias); });
+}
+
 // ---- GEMM -------------------------------------------------------------------------------------------
 
 template <bool PORTABLE>
@@ -464,6 +485,218 @@ void set_threads(const Napi::CallbackInfo &info) {
   ct_threads_set((int)clamped);
 }
 
+// ---- elementwise, reductions, transpose, layer norm, GELU ----------------------------------------------
+
+// A shape argument: an Array (or Int32Array) of at most CT_MAX_RANK non-negative integers.
+std::vector<int64_t> shape_arg(const Fn &f, const Napi::Value &v, const char *what) {
+  if (!(v.IsArray() || v.IsTypedArray()))
+    type_error(f.env, f.pre() + what + " must be an array of integers, got " + describe(v));
+  const uint32_t n = v.IsArray() ? v.As<Napi::Array>().Length() : (uint32_t)v.As<Napi::TypedArray>().ElementLength();
+  if (n > CT_MAX_RANK)
+    range_error(f.env, f.pre() + what + " has rank " + std::to_string(n) + ", at most " + std::to_string(CT_MAX_RANK) +
+                           " is supported");
+  Napi::Object o = v.As<Napi::Object>();
+  std::vector<int64_t> s(n);
+  for (uint32_t i = 0; i < n; ++i) s[i] = f.size(o.Get(i), what);
+  return s;
+}
+
+std::string shape_text(const std::vector<int64_t> &s) {
+  std::string r = "[";
+  for (size_t i = 0; i < s.size(); ++i) r += (i ? "," : "") + std::to_string(s[i]);
+  return r + "]";
+}
+
+int64_t shape_size(const Fn &f, const std::vector<int64_t> &s, const std::string &dims) {
+  int64_t r = 1;
+  for (int64_t x : s)
+    if (__builtin_mul_overflow(r, x, &r)) range_error(f.env, f.pre() + "sizes are too large (" + dims + ")");
+  return r;
+}
+
+int op_arg(const Fn &f, const Napi::Value &v, int count) {
+  const int64_t op = f.size(v, "op");
+  if (op >= count) range_error(f.env, f.pre() + "op must be in [0, " + std::to_string(count) + "), got " + std::to_string(op));
+  return (int)op;
+}
+
+const char *const kBinaryNames[] = {"add", "sub", "mul", "div", "max", "min", "squaredDifference"};
+const char *const kUnaryNames[] = {"exp", "log", "neg", "sqrt", "rsqrt", "square", "tanh", "sigmoid", "relu", "erf", "abs"};
+const char *const kReduceNames[] = {"sum", "mean", "max"};
+
+void binary_run(const Napi::CallbackInfo &info) {
+  Fn f0{info.Env(), "binaryRun"};
+  const int op = op_arg(f0, info[0], 7);
+  const std::string name = std::string("binaryRun(") + kBinaryNames[op] + ")";
+  Fn f{info.Env(), name.c_str()};
+  size_t la = 0, lb = 0, lo = 0;
+  float *a = f.f32(info[1], "a", false, &la);
+  std::vector<int64_t> sa = shape_arg(f, info[2], "aShape");
+  float *b = f.f32(info[3], "b", false, &lb);
+  std::vector<int64_t> sb = shape_arg(f, info[4], "bShape");
+  float *out = f.f32(info[5], "out", false, &lo);
+  const std::string dims = "a " + shape_text(sa) + ", b " + shape_text(sb);
+  f.expect("a", "floats", la, shape_size(f, sa, dims), "prod(aShape)", dims);
+  f.expect("b", "floats", lb, shape_size(f, sb, dims), "prod(bShape)", dims);
+  const size_t rank = std::max(sa.size(), sb.size());
+  std::vector<int64_t> so(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    const int64_t da = i + sa.size() >= rank ? sa[i + sa.size() - rank] : 1;
+    const int64_t db = i + sb.size() >= rank ? sb[i + sb.size() - rank] : 1;
+    if (da != db && da != 1 && db != 1)
+      range_error(f.env, f.pre() + "shapes " + shape_text(sa) + " and " + shape_text(sb) + " are not broadcast-compatible");
+    so[i] = da == 1 ? db : da;
+  }
+  f.expect("out", "floats", lo, shape_size(f, so, dims), "prod(broadcast shape)", dims + " -> " + shape_text(so));
+  run_kernel(f.env, f.name, [&] {
+    return ct_binary_run((ct_binary_op)op, a, sa.data(), (int)sa.size(), b, sb.data(), (int)sb.size(), out);
+  });
+}
+
+void unary_run(const Napi::CallbackInfo &info) {
+  Fn f0{info.Env(), "unaryRun"};
+  const int op = op_arg(f0, info[0], 11);
+  const std::string name = std::string("unaryRun(") + kUnaryNames[op] + ")";
+  Fn f{info.Env(), name.c_str()};
+  size_t lx = 0, lo = 0;
+  float *x = f.f32(info[1], "x", false, &lx);
+  float *out = f.f32(info[2], "out", false, &lo);
+  f.expect("out", "floats", lo, (int64_t)lx, "the length of x", "x has " + std::to_string(lx) + " floats");
+  run_kernel(f.env, f.name, [&] { return ct_unary_run((ct_unary_op)op, (int64_t)lx, x, out); });
+}
+
+std::vector<int32_t> index_list(const Fn &f, const Napi::Value &v, const char *what, size_t rank) {
+  if (!(v.IsArray() || v.IsTypedArray()))
+    type_error(f.env, f.pre() + what + " must be an array of integers, got " + describe(v));
+  const uint32_t n = v.IsArray() ? v.As<Napi::Array>().Length() : (uint32_t)v.As<Napi::TypedArray>().ElementLength();
+  if (n > rank) range_error(f.env, f.pre() + what + " has " + std::to_string(n) + " entries for rank " + std::to_string(rank));
+  Napi::Object o = v.As<Napi::Object>();
+  std::vector<int32_t> r(n);
+  std::vector<bool> seen(rank, false);
+  for (uint32_t i = 0; i < n; ++i) {
+    const int64_t a = f.size(o.Get(i), what);
+    if ((size_t)a >= rank || seen[(size_t)a])
+      range_error(f.env, f.pre() + what + "[" + std::to_string(i) + "]=" + std::to_string(a) +
+                             " is out of range [0, " + std::to_string(rank) + ") or repeated");
+    seen[(size_t)a] = true;
+    r[i] = (int32_t)a;
+  }
+  return r;
+}
+
+void reduce_run(const Napi::CallbackInfo &info) {
+  Fn f0{info.Env(), "reduceRun"};
+  const int op = op_arg(f0, info[0], 3);
+  const std::string name = std::string("reduceRun(") + kReduceNames[op] + ")";
+  Fn f{info.Env(), name.c_str()};
+  size_t lx = 0, lo = 0;
+  float *x = f.f32(info[1], "x", false, &lx);
+  std::vector<int64_t> s = shape_arg(f, info[2], "shape");
+  std::vector<int32_t> axes = index_list(f, info[3], "axes", s.size());
+  float *out = f.f32(info[4], "out", false, &lo);
+  const std::string dims = "shape " + shape_text(s);
+  f.expect("x", "floats", lx, shape_size(f, s, dims), "prod(shape)", dims);
+  int64_t kept = 1;
+  std::vector<bool> red(s.size(), false);
+  for (int32_t a : axes) red[(size_t)a] = true;
+  for (size_t i = 0; i < s.size(); ++i)
+    if (!red[i]) kept *= s[i];
+  f.expect("out", "floats", lo, kept, "prod(kept dims)", dims);
+  run_kernel(f.env, f.name, [&] {
+    return ct_reduce_run((ct_reduce_op)op, x, s.data(), (int)s.size(), axes.data(), (int)axes.size(), out);
+  });
+}
+
+void transpose_run(const Napi::CallbackInfo &info) {
+  Fn f{info.Env(), "transposeRun"};
+  size_t lx = 0, lo = 0;
+  float *x = f.f32(info[0], "x", false, &lx);
+  std::vector<int64_t> s = shape_arg(f, info[1], "shape");
+  std::vector<int32_t> perm = index_list(f, info[2], "perm", s.size());
+  float *out = f.f32(info[3], "out", false, &lo);
+  const std::string dims = "shape " + shape_text(s);
+  if (perm.size() != s.size())
+    range_error(f.env, f.pre() + "perm has " + std::to_string(perm.size()) + " entries, expected rank " +
+                           std::to_string(s.size()) + " (" + dims + ")");
+  const int64_t n = shape_size(f, s, dims);
+  f.expect("x", "floats", lx, n, "prod(shape)", dims);
+  f.expect("out", "floats", lo, n, "prod(shape)", dims);
+  run_kernel(f.env, f.name, [&] { return ct_transpose_run(x, s.data(), (int)s.size(), perm.data(), out); });
+}
+
+void layernorm_forward(const Napi::CallbackInfo &info) {
+  Fn f{info.Env(), "layerNormForward"};
+  const int64_t rows = f.size(info[0], "rows"), dim = f.size(info[1], "dim");
+  const double eps = f.number(info[2], "eps", true);
+  if (eps < 0) range_error(f.env, f.pre() + "eps must be >= 0, got " + num(eps));
+  const std::string dims = "rows=" + std::to_string(rows) + ", dim=" + std::to_string(dim);
+  const int64_t n = f.mul({rows, dim}, dims);
+  size_t lx = 0, lg = 0, lb = 0, ly = 0, lm = 0, lr = 0;
+  float *x = f.f32(info[3], "x", false, &lx);
+  float *gamma = f.f32(info[4], "gamma", true, &lg);
+  float *beta = f.f32(info[5], "beta", true, &lb);
+  float *y = f.f32(info[6], "y", false, &ly);
+  float *mean = f.f32(info[7], "mean", false, &lm);
+  float *rstd = f.f32(info[8], "rstd", false, &lr);
+  f.expect("x", "floats", lx, n, "rows*dim", dims);
+  if (gamma) f.expect("gamma", "floats", lg, dim, "dim", dims);
+  if (beta) f.expect("beta", "floats", lb, dim, "dim", dims);
+  f.expect("y", "floats", ly, n, "rows*dim", dims);
+  f.expect("mean", "floats", lm, rows, "rows", dims);
+  f.expect("rstd", "floats", lr, rows, "rows", dims);
+  run_kernel(f.env, f.name, [&] { return ct_layernorm_forward(rows, dim, (float)eps, x, gamma, beta, y, mean, rstd); });
+}
+
+void layernorm_backward(const Napi::CallbackInfo &info) {
+  Fn f{info.Env(), "layerNormBackward"};
+  const int64_t rows = f.size(info[0], "rows"), dim = f.size(info[1], "dim");
+  const std::string dims = "rows=" + std::to_string(rows) + ", dim=" + std::to_string(dim);
+  const int64_t n = f.mul({rows, dim}, dims);
+  size_t lx = 0, lg = 0, lm = 0, lr = 0, ldy = 0, ldx = 0, ldg = 0, ldb = 0;
+  float *x = f.f32(info[2], "x", false, &lx);
+  float *gamma = f.f32(info[3], "gamma", true, &lg);
+  float *mean = f.f32(info[4], "mean", false, &lm);
+  float *rstd = f.f32(info[5], "rstd", false, &lr);
+  float *dy = f.f32(info[6], "dy", false, &ldy);
+  float *dx = f.f32(info[7], "dx", false, &ldx);
+  float *dgamma = f.f32(info[8], "dgamma", true, &ldg);
+  float *dbeta = f.f32(info[9], "dbeta", true, &ldb);
+  f.expect("x", "floats", lx, n, "rows*dim", dims);
+  if (gamma) f.expect("gamma", "floats", lg, dim, "dim", dims);
+  f.expect("mean", "floats", lm, rows, "rows", dims);
+  f.expect("rstd", "floats", lr, rows, "rows", dims);
+  f.expect("dy", "floats", ldy, n, "rows*dim", dims);
+  f.expect("dx", "floats", ldx, n, "rows*dim", dims);
+  if (dgamma) f.expect("dgamma", "floats", ldg, dim, "dim", dims);
+  if (dbeta) f.expect("dbeta", "floats", ldb, dim, "dim", dims);
+  run_kernel(f.env, f.name,
+             [&] { return ct_layernorm_backward(rows, dim, x, gamma, mean, rstd, dy, dx, dgamma, dbeta); });
+}
+
+void gelu_forward(const Napi::CallbackInfo &info) {
+  Fn f{info.Env(), "geluForward"};
+  const bool tanh_mode = f.flag(info[0], "tanh", false);
+  size_t lx = 0, ly = 0;
+  float *x = f.f32(info[1], "x", false, &lx);
+  float *y = f.f32(info[2], "y", false, &ly);
+  f.expect("y", "floats", ly, (int64_t)lx, "the length of x", "x has " + std::to_string(lx) + " floats");
+  run_kernel(f.env, f.name, [&] { return ct_gelu_forward(tanh_mode ? CT_GELU_TANH : CT_GELU_EXACT, (int64_t)lx, x, y); });
+}
+
+void gelu_backward(const Napi::CallbackInfo &info) {
+  Fn f{info.Env(), "geluBackward"};
+  const bool tanh_mode = f.flag(info[0], "tanh", false);
+  size_t lx = 0, ldy = 0, ldx = 0;
+  float *x = f.f32(info[1], "x", false, &lx);
+  float *dy = f.f32(info[2], "dy", false, &ldy);
+  float *dx = f.f32(info[3], "dx", false, &ldx);
+  const std::string dims = "x has " + std::to_string(lx) + " floats";
+  f.expect("dy", "floats", ldy, (int64_t)lx, "the length of x", dims);
+  f.expect("dx", "floats", ldx, (int64_t)lx, "the length of x", dims);
+  run_kernel(f.env, f.name,
+             [&] { return ct_gelu_backward(tanh_mode ? CT_GELU_TANH : CT_GELU_EXACT, (int64_t)lx, x, dy, dx); });
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("features", Napi::Function::New(env, features, "features"));
   exports.Set("setThreads", Napi::Function::New(env, set_threads, "setThreads"));
@@ -472,11 +705,20 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bmm", Napi::Function::New(env, bmm, "bmm"));
   exports.Set("attentionForward", Napi::Function::New(env, attention_forward<false>, "attentionForward"));
   exports.Set("attentionBackward", Napi::Function::New(env, attention_backward, "attentionBackward"));
+  exports.Set("attentionBiasGrad", Napi::Function::New(env, attention_bias_grad, "attentionBiasGrad"));
   exports.Set("residualCompose", Napi::Function::New(env, residual_compose<false>, "residualCompose"));
   exports.Set("residualComposeBackward",
               Napi::Function::New(env, residual_compose_backward, "residualComposeBackward"));
   exports.Set("cudaAttentionForward", Napi::Function::New(env, attention_forward<true>, "cudaAttentionForward"));
   exports.Set("cudaResidualCompose", Napi::Function::New(env, residual_compose<true>, "cudaResidualCompose"));
+  exports.Set("binaryRun", Napi::Function::New(env, binary_run, "binaryRun"));
+  exports.Set("unaryRun", Napi::Function::New(env, unary_run, "unaryRun"));
+  exports.Set("reduceRun", Napi::Function::New(env, reduce_run, "reduceRun"));
+  exports.Set("transposeRun", Napi::Function::New(env, transpose_run, "transposeRun"));
+  exports.Set("layerNormForward", Napi::Function::New(env, layernorm_forward, "layerNormForward"));
+  exports.Set("layerNormBackward", Napi::Function::New(env, layernorm_backward, "layerNormBackward"));
+  exports.Set("geluForward", Napi::Function::New(env, gelu_forward, "geluForward"));
+  exports.Set("geluBackward", Napi::Function::New(env, gelu_backward, "geluBackward"));
   return exports;
 }
 

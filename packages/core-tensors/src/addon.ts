@@ -91,7 +91,9 @@ export interface CoreTensorsAddon {
     out: Float32Array,
     lse: Float32Array,
   ): void;
-  /** dbias may be null; when given it is accumulated into (zero-fill it first). */
+  /** Deterministic (bit-identical across runs and thread counts). dbias may be null (the usual case:
+   *  use attentionBiasGrad when the bias needs a gradient); when given it is accumulated into
+   *  (zero-fill it first) and costs a second pass. */
   attentionBackward(
     args: AttentionArgs,
     q: Float32Array,
@@ -104,6 +106,18 @@ export interface CoreTensorsAddon {
     dk: Float32Array,
     dv: Float32Array,
     dbias: Float32Array | null,
+  ): void;
+  /** Gradient of args.bias (required; dbias has its length and layout, broadcast dimensions summed).
+   *  Overwrites all of dbias. Recomputes the score gradients tile by tile; deterministic. */
+  attentionBiasGrad(
+    args: AttentionArgs,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    lse: Float32Array,
+    dout: Float32Array,
+    dbias: Float32Array,
   ): void;
   residualCompose(
     args: ComposeArgs,
@@ -146,7 +160,91 @@ export interface CoreTensorsAddon {
     prob: Float32Array,
     closed: Uint8Array,
   ): void;
+  /** out = a (op) b with numpy broadcasting (ranks <= 6); op is a BinaryOp; see ct_binary_run. */
+  binaryRun(
+    op: BinaryOp,
+    a: Float32Array,
+    aShape: readonly number[],
+    b: Float32Array,
+    bShape: readonly number[],
+    out: Float32Array,
+  ): void;
+  /** out[i] = op(x[i]); op is a UnaryOp; see ct_unary_run. */
+  unaryRun(op: UnaryOp, x: Float32Array, out: Float32Array): void;
+  /** Sum / mean / max over distinct non-negative `axes` (rank <= 6); out holds the kept dims. */
+  reduceRun(
+    op: ReduceOp,
+    x: Float32Array,
+    shape: readonly number[],
+    axes: readonly number[],
+    out: Float32Array,
+  ): void;
+  /** out = x permuted by perm (rank <= 6). */
+  transposeRun(x: Float32Array, shape: readonly number[], perm: readonly number[], out: Float32Array): void;
+  /** Layer norm over the last axis of x [rows, dim]; gamma/beta [dim] or null; writes y, mean/rstd [rows]. */
+  layerNormForward(
+    rows: number,
+    dim: number,
+    eps: number,
+    x: Float32Array,
+    gamma: Float32Array | null,
+    beta: Float32Array | null,
+    y: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+  ): void;
+  /** Writes dx and, when given, dgamma/dbeta [dim] (summed over rows, overwritten). */
+  layerNormBackward(
+    rows: number,
+    dim: number,
+    x: Float32Array,
+    gamma: Float32Array | null,
+    mean: Float32Array,
+    rstd: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array | null,
+    dbeta: Float32Array | null,
+  ): void;
+  /** GELU, exact erf (tanh = false) or tanh approximation. */
+  geluForward(tanh: boolean, x: Float32Array, y: Float32Array): void;
+  geluBackward(tanh: boolean, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
 }
+
+/** ct_binary_op codes. */
+export const BinaryOp = {
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  max: 4,
+  min: 5,
+  squaredDifference: 6,
+} as const;
+export type BinaryOp = (typeof BinaryOp)[keyof typeof BinaryOp];
+
+/** ct_unary_op codes. */
+export const UnaryOp = {
+  exp: 0,
+  log: 1,
+  neg: 2,
+  sqrt: 3,
+  rsqrt: 4,
+  square: 5,
+  tanh: 6,
+  sigmoid: 7,
+  relu: 8,
+  erf: 9,
+  abs: 10,
+} as const;
+export type UnaryOp = (typeof UnaryOp)[keyof typeof UnaryOp];
+
+/** ct_reduce_op codes. */
+export const ReduceOp = { sum: 0, mean: 1, max: 2 } as const;
+export type ReduceOp = (typeof ReduceOp)[keyof typeof ReduceOp];
+
+/** Largest rank the native elementwise / reduce / transpose kernels take (CT_MAX_RANK). */
+export const NATIVE_MAX_RANK = 6;
 
 interface NativeLoader {
   load(): { addon: CoreTensorsAddon; file: string };

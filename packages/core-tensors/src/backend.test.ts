@@ -57,6 +57,7 @@ describe('selectBackend', () => {
         '_FusedMatMul',
         'FusedAttention',
         'FusedAttentionGrad',
+        'FusedAttentionBiasGrad',
         'ComposeResidual',
       ]),
     );

@@ -7,7 +7,7 @@
 import './gradients/register_gradients.js';
 
 export type { AddonFeatures, AttentionArgs, ComposeArgs, CoreTensorsAddon } from './addon.js';
-export { loadAddon } from './addon.js';
+export { BinaryOp, loadAddon, NATIVE_MAX_RANK, ReduceOp, UnaryOp } from './addon.js';
 export { type BackendInfo, type BackendName, backendInfo, selectBackend, setThreads } from './backend.js';
 export { cuda } from './cuda.js';
 export * as kernelNames from './kernel_names.js';
@@ -24,3 +24,7 @@ export type {
 } from './ops/compose_types.js';
 export { fusedAttention, MAX_NATIVE_HEAD_DIM } from './ops/fused_attention.js';
 export { type FusedAttentionOptions, fusedAttentionReference } from './ops/fused_attention_reference.js';
+export { gelu } from './ops/gelu.js';
+export { type GeluOptions, geluReference } from './ops/gelu_reference.js';
+export { layerNorm } from './ops/layer_norm.js';
+export { type LayerNormOptions, layerNormReference } from './ops/layer_norm_reference.js';

@@ -7,6 +7,7 @@ import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 
 export const FusedAttention = 'FusedAttention';
 export const FusedAttentionGrad = 'FusedAttentionGrad';
+export const FusedAttentionBiasGrad = 'FusedAttentionBiasGrad';
 export const ComposeResidual = 'ComposeResidual';
 export const ComposeResidualGrad = 'ComposeResidualGrad';
 
@@ -24,7 +25,10 @@ export interface FusedAttentionAttrs extends NamedAttrMap {
   hasKeyPaddingMask: boolean;
   hasBias: boolean;
 }
-/** Outputs: [dq, dk, dv, dbias] (dbias has bias's shape; a scalar 0 when hasBias is false). */
+/**
+ * Inputs of FusedAttentionGrad (outputs: [dq, dk, dv]) and of FusedAttentionBiasGrad (output: [dbias],
+ * bias's shape; needs hasBias).
+ */
 export interface FusedAttentionGradInputs extends FusedAttentionInputs {
   out: TensorInfo;
   lse: TensorInfo;
@@ -52,4 +56,42 @@ export interface ComposeResidualAttrs extends NamedAttrMap {
 export interface ComposeResidualGradInputs extends ComposeResidualInputs {
   dArm: TensorInfo;
   dProb: TensorInfo;
+}
+
+export const LayerNorm = 'LayerNorm';
+export const LayerNormGrad = 'LayerNormGrad';
+export const Gelu = 'Gelu';
+export const GeluGrad = 'GeluGrad';
+
+/** Outputs: [y (x's shape), mean, rstd (x's shape without the last axis)]. Normalizes the last axis. */
+export interface LayerNormInputs {
+  x: TensorInfo;
+  /** [dim], or a scalar placeholder when hasGamma is false. */
+  gamma: TensorInfo;
+  /** [dim], or a scalar placeholder when hasBeta is false. */
+  beta: TensorInfo;
+}
+export interface LayerNormAttrs extends NamedAttrMap {
+  eps: number;
+  hasGamma: boolean;
+  hasBeta: boolean;
+}
+/** Outputs: [dx, dgamma, dbeta] (dgamma/dbeta [dim], summed over the leading axes; a scalar 0 when absent). */
+export interface LayerNormGradInputs extends LayerNormInputs {
+  mean: TensorInfo;
+  rstd: TensorInfo;
+  dy: TensorInfo;
+}
+
+export type GeluApproximate = 'none' | 'tanh';
+/** Output: y (x's shape). */
+export interface GeluInputs {
+  x: TensorInfo;
+}
+export interface GeluAttrs extends NamedAttrMap {
+  approximate: GeluApproximate;
+}
+/** Output: dx = dy * gelu'(x). */
+export interface GeluGradInputs extends GeluInputs {
+  dy: TensorInfo;
 }

@@ -1,13 +1,22 @@
 /**
  * Gradient of FusedAttention (pattern A of the research notes, §1.5): the multi-output
- * FusedAttentionGrad kernel runs EAGERLY in gradFunc; the thunks only hand its outputs back (a lazy
- * thunk would see tensors disposed by the previous thunk's tidy). The lse output is internal to
- * `fusedAttention` and never exposed, so its incoming gradient is ignored. keyPaddingMask gets zeros.
+ * FusedAttentionGrad kernel (dq, dk, dv) runs EAGERLY in gradFunc; the q/k/v thunks only hand its
+ * outputs back (a lazy thunk would see tensors disposed by the previous thunk's tidy). The bias's
+ * gradient is a separate single-output kernel, FusedAttentionBiasGrad, that the `bias` thunk runs
+ * LAZILY: tfjs calls a thunk only for inputs on the path to the differentiated tensors, so a constant
+ * mask (e.g. GR-1's -Infinity "query tokens invisible" bias) costs no dbias pass. The lse output is
+ * internal to `fusedAttention` and never exposed, so its incoming gradient is ignored.
+ * keyPaddingMask gets zeros.
  */
 
 import type { GradConfig, NamedAttrMap } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
-import { FusedAttention, type FusedAttentionAttrs, FusedAttentionGrad } from '../kernel_names.js';
+import {
+  FusedAttention,
+  type FusedAttentionAttrs,
+  FusedAttentionBiasGrad,
+  FusedAttentionGrad,
+} from '../kernel_names.js';
 
 export const fusedAttentionGradConfig: GradConfig = {
   kernelName: FusedAttention,
@@ -17,15 +26,17 @@ export const fusedAttentionGradConfig: GradConfig = {
     const [dy] = dys as tf.Tensor[];
     const [q, k, v, keyPaddingMask, bias, out, lse] = saved;
     const a = attrs as FusedAttentionAttrs;
-    const [dq, dk, dv, dbias] = tf
-      .engine()
-      .runKernel(FusedAttentionGrad, { q, k, v, keyPaddingMask, bias, out, lse, dy }, a) as tf.Tensor[];
+    const inputs = { q, k, v, keyPaddingMask, bias, out, lse, dy };
+    const [dq, dk, dv] = tf.engine().runKernel(FusedAttentionGrad, inputs, a) as tf.Tensor[];
     return {
       q: () => dq,
       k: () => dk,
       v: () => dv,
       keyPaddingMask: () => tf.zeros(keyPaddingMask.shape),
-      bias: () => (a.hasBias ? dbias : tf.zeros(bias.shape)),
+      bias: () =>
+        a.hasBias
+          ? (tf.engine().runKernel(FusedAttentionBiasGrad, inputs, a) as tf.Tensor)
+          : tf.zeros(bias.shape),
     };
   },
 };

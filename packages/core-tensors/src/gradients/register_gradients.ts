@@ -3,7 +3,11 @@ import * as tf from '@tensorflow/tfjs';
 import { batchMatMulGradConfig } from './BatchMatMul_grad.js';
 import { composeResidualGradConfig } from './ComposeResidual_grad.js';
 import { fusedAttentionGradConfig } from './FusedAttention_grad.js';
+import { geluGradConfig } from './Gelu_grad.js';
+import { layerNormGradConfig } from './LayerNorm_grad.js';
 
 tf.registerGradient(batchMatMulGradConfig);
 tf.registerGradient(fusedAttentionGradConfig);
 tf.registerGradient(composeResidualGradConfig);
+tf.registerGradient(layerNormGradConfig);
+tf.registerGradient(geluGradConfig);

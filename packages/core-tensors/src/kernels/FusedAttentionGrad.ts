@@ -1,7 +1,8 @@
 /**
- * FusedAttentionGrad (native): dq, dk, dv and the bias gradient (summed over the bias's broadcast
- * dimensions by the addon, which accumulates into a zero-filled array with the bias's strides).
- * Outputs [dq, dk, dv, dbias]; dbias is a scalar 0 when the call had no bias.
+ * FusedAttentionGrad (native): dq, dk, dv. Outputs [dq, dk, dv]. The bias's gradient is a separate
+ * kernel (FusedAttentionBiasGrad) that the gradient runs only when tfjs asks for it, so a constant mask
+ * costs nothing; the bias still enters the recomputed scores here. Deterministic (bit-identical across
+ * runs and thread counts).
  */
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
@@ -11,30 +12,18 @@ import {
   FusedAttentionGrad,
   type FusedAttentionGradInputs,
 } from '../kernel_names.js';
-import { shapeStr, sizeOf } from '../shape_utils.js';
-import { attentionArgs } from './attention_args.js';
+import { sizeOf } from '../shape_utils.js';
+import { attentionArgs, checkGradInputs } from './attention_args.js';
 import { f32 } from './kernel_utils.js';
 
 export const fusedAttentionGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   const cpu = backend as MathBackendCPU;
   const ins = inputs as unknown as FusedAttentionGradInputs;
-  const { args, dims, bias } = attentionArgs(FusedAttentionGrad, cpu, ins, attrs as FusedAttentionAttrs);
-  const { batch, heads, qLen } = dims;
-  for (const [name, t, want] of [
-    ['out', ins.out, ins.q.shape],
-    ['dy', ins.dy, ins.q.shape],
-    ['lse', ins.lse, [batch, heads, qLen]],
-  ] as const) {
-    if (t.dtype !== 'float32' || t.shape.join(',') !== want.join(',')) {
-      throw new Error(
-        `${FusedAttentionGrad}: ${name} must be float32 ${shapeStr(want)} (got ${shapeStr(t.shape)} ${t.dtype})`,
-      );
-    }
-  }
+  const { args, dims } = attentionArgs(FusedAttentionGrad, cpu, ins, attrs as FusedAttentionAttrs);
+  checkGradInputs(FusedAttentionGrad, ins, dims);
   const dq = new Float32Array(sizeOf(ins.q.shape));
   const dk = new Float32Array(sizeOf(ins.k.shape));
   const dv = new Float32Array(sizeOf(ins.v.shape));
-  const dbias = bias ? new Float32Array(sizeOf(bias.shape)) : null; // zero-filled: the addon accumulates
   loadAddon().attentionBackward(
     args,
     f32(cpu, ins.q),
@@ -46,15 +35,12 @@ export const fusedAttentionGrad: KernelFunc = ({ inputs, backend, attrs }) => {
     dq,
     dk,
     dv,
-    dbias,
+    null,
   );
   return [
     cpu.makeTensorInfo(ins.q.shape, 'float32', dq),
     cpu.makeTensorInfo(ins.k.shape, 'float32', dk),
     cpu.makeTensorInfo(ins.v.shape, 'float32', dv),
-    bias && dbias
-      ? cpu.makeTensorInfo(bias.shape, 'float32', dbias)
-      : cpu.makeTensorInfo([], 'float32', new Float32Array(1)),
   ];
 };
 

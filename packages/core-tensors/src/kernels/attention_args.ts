@@ -2,8 +2,9 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { AttentionArgs } from '../addon.js';
-import type { FusedAttentionAttrs, FusedAttentionInputs } from '../kernel_names.js';
+import type { FusedAttentionAttrs, FusedAttentionGradInputs, FusedAttentionInputs } from '../kernel_names.js';
 import { type AttentionDims, biasStrides, validateAttention } from '../ops/attention_validate.js';
+import { shapeStr } from '../shape_utils.js';
 import { f32, nonzeroMask } from './kernel_utils.js';
 
 export function attentionArgs(
@@ -24,4 +25,20 @@ export function attentionArgs(
     args.biasStrides = biasStrides(b.shape);
   }
   return { args, dims, bias: b };
+}
+
+/** Checks the extra inputs of the backward kernels: out and dy like q, lse [B,H,Tq], all float32. */
+export function checkGradInputs(op: string, ins: FusedAttentionGradInputs, dims: AttentionDims): void {
+  const { batch, heads, qLen } = dims;
+  for (const [name, t, want] of [
+    ['out', ins.out, ins.q.shape],
+    ['dy', ins.dy, ins.q.shape],
+    ['lse', ins.lse, [batch, heads, qLen]],
+  ] as const) {
+    if (t.dtype !== 'float32' || t.shape.join(',') !== want.join(',')) {
+      throw new Error(
+        `${op}: ${name} must be float32 ${shapeStr(want)} (got ${shapeStr(t.shape)} ${t.dtype})`,
+      );
+    }
+  }
 }

@@ -4,9 +4,14 @@ import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
-/** The stored Float32Array of a float32 tensor (no copy; never write into it). */
+/**
+ * The stored Float32Array of a float32 tensor (no copy; never write into it). A float32 tensor may hold
+ * an Int32Array / Uint8Array: tfjs-cpu's Cast to a wider dtype (bool or int32 → float32) shares its
+ * input's data. Those are converted (copied).
+ */
 export function f32(backend: MathBackendCPU, t: TensorInfo): Float32Array {
-  return backend.data.get(t.dataId).values as Float32Array;
+  const v = backend.data.get(t.dataId).values;
+  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
 }
 
 /** The stored values of a bool/int/float tensor as a Uint8Array with 1 = nonzero (a view for bool). */

@@ -3,11 +3,38 @@
 import type { KernelConfig } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { fusedMatMulConfig } from './_FusedMatMul.js';
+import { absConfig } from './Abs.js';
+import { addConfig } from './Add.js';
 import { batchMatMulConfig } from './BatchMatMul.js';
 import { composeResidualConfig } from './ComposeResidual.js';
 import { composeResidualGradConfig } from './ComposeResidualGrad.js';
+import { erfConfig } from './Erf.js';
+import { expConfig } from './Exp.js';
 import { fusedAttentionConfig } from './FusedAttention.js';
+import { fusedAttentionBiasGradConfig } from './FusedAttentionBiasGrad.js';
 import { fusedAttentionGradConfig } from './FusedAttentionGrad.js';
+import { geluConfig } from './Gelu.js';
+import { geluGradConfig } from './GeluGrad.js';
+import { layerNormConfig } from './LayerNorm.js';
+import { layerNormGradConfig } from './LayerNormGrad.js';
+import { logConfig } from './Log.js';
+import { maxConfig } from './Max.js';
+import { maximumConfig } from './Maximum.js';
+import { meanConfig } from './Mean.js';
+import { minimumConfig } from './Minimum.js';
+import { multiplyConfig } from './Multiply.js';
+import { negConfig } from './Neg.js';
+import { realDivConfig } from './RealDiv.js';
+import { reluConfig } from './Relu.js';
+import { rsqrtConfig } from './Rsqrt.js';
+import { sigmoidConfig } from './Sigmoid.js';
+import { sqrtConfig } from './Sqrt.js';
+import { squareConfig } from './Square.js';
+import { squaredDifferenceConfig } from './SquaredDifference.js';
+import { subConfig } from './Sub.js';
+import { sumConfig } from './Sum.js';
+import { tanhConfig } from './Tanh.js';
+import { transposeConfig } from './Transpose.js';
 
 /** No '_' in the name: tfjs splits registry keys on it (copyRegisteredKernels would find nothing). */
 export const NATIVE_BACKEND = 'native';
@@ -17,8 +44,37 @@ const nativeKernelConfigs: KernelConfig[] = [
   fusedMatMulConfig,
   fusedAttentionConfig,
   fusedAttentionGradConfig,
+  fusedAttentionBiasGradConfig,
   composeResidualConfig,
   composeResidualGradConfig,
+  // elementwise / reductions / transpose (float32 native, other dtypes delegate to tfjs-cpu)
+  addConfig,
+  subConfig,
+  multiplyConfig,
+  realDivConfig,
+  maximumConfig,
+  minimumConfig,
+  squaredDifferenceConfig,
+  expConfig,
+  logConfig,
+  negConfig,
+  sqrtConfig,
+  rsqrtConfig,
+  squareConfig,
+  tanhConfig,
+  sigmoidConfig,
+  reluConfig,
+  erfConfig,
+  absConfig,
+  sumConfig,
+  meanConfig,
+  maxConfig,
+  transposeConfig,
+  // fused layer norm and GELU (forward + backward kernels)
+  layerNormConfig,
+  layerNormGradConfig,
+  geluConfig,
+  geluGradConfig,
 ];
 
 let registered = false;
@@ -26,7 +82,7 @@ let registered = false;
 export function registerNativeKernels(): void {
   if (registered) return;
   for (const config of nativeKernelConfigs) {
-    // copyRegisteredKernels put the cpu BatchMatMul/_FusedMatMul there; replace them without tfjs's warning
+    // copyRegisteredKernels put the cpu kernels (BatchMatMul, Add, ...) there; replace them without tfjs's warning
     if (tf.getKernel(config.kernelName, NATIVE_BACKEND) !== undefined) {
       tf.unregisterKernel(config.kernelName, NATIVE_BACKEND);
     }

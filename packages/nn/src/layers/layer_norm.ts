@@ -1,4 +1,5 @@
 /** LayerNorm over the last dimension (PyTorch nn.LayerNorm with a 1-D normalized_shape). */
+import { layerNorm } from '@anchor-refine/core-tensors';
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../module.js';
 
@@ -32,14 +33,7 @@ export class LayerNorm extends Module {
 
   /** x [..., dim] → [..., dim]: (x − mean) / √(var + eps) · weight + bias, biased variance as PyTorch. */
   forward(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => {
-      const mean = tf.mean(x, -1, true); // [..., 1]
-      const centered = tf.sub(x, mean); // [..., dim]
-      const variance = tf.mean(tf.square(centered), -1, true); // [..., 1]
-      let y = tf.mul(centered, tf.rsqrt(tf.add(variance, this.eps)));
-      if (this.weight) y = tf.mul(y, this.weight);
-      if (this.bias) y = tf.add(y, this.bias);
-      return y;
-    });
+    // core-tensors' layerNorm: one fused kernel forward and backward on `native`, tf ops elsewhere
+    return layerNorm(x, this.weight, this.bias, { eps: this.eps });
   }
 }

@@ -1,0 +1,5 @@
+/** Max (native): float32 over any axes via ct_reduce_run (no transpose); other dtypes use tfjs-cpu. */
+import { ReduceOp } from '../addon.js';
+import { reduceKernel } from './elementwise_kernels.js';
+
+export const maxConfig = reduceKernel('Max', ReduceOp.max, 'reductionIndices');

@@ -1,0 +1,5 @@
+/** Sum (native): float32 over any axes via ct_reduce_run (no transpose); other dtypes use tfjs-cpu. */
+import { ReduceOp } from '../addon.js';
+import { reduceKernel } from './elementwise_kernels.js';
+
+export const sumConfig = reduceKernel('Sum', ReduceOp.sum, 'axis');

@@ -1,0 +1,5 @@
+/** Tanh (native): float32 via ct_unary_run; other dtypes use tfjs-cpu. */
+import { UnaryOp } from '../addon.js';
+import { unaryKernel } from './elementwise_kernels.js';
+
+export const tanhConfig = unaryKernel('Tanh', UnaryOp.tanh);
