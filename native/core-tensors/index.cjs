@@ -1,13 +1,16 @@
 'use strict';
-// Locates and loads the compiled addon. Order: $CORE_TENSORS_NATIVE_PATH, build/Release, build-debug/Debug.
+// Locates and loads the compiled addon: $CORE_TENSORS_NATIVE_PATH when set (and then only that file),
+// otherwise build/Release, then build-debug/Debug.
 const fs = require('node:fs');
 const path = require('node:path');
 
-const candidates = [
-  process.env.CORE_TENSORS_NATIVE_PATH,
-  path.join(__dirname, 'build', 'Release', 'core_tensors.node'),
-  path.join(__dirname, 'build-debug', 'Debug', 'core_tensors.node'),
-].filter(Boolean);
+const override = process.env.CORE_TENSORS_NATIVE_PATH;
+const candidates = override
+  ? [override]
+  : [
+      path.join(__dirname, 'build', 'Release', 'core_tensors.node'),
+      path.join(__dirname, 'build-debug', 'Debug', 'core_tensors.node'),
+    ];
 
 function load() {
   for (const file of candidates) {

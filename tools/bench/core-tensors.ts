@@ -6,7 +6,8 @@
  *   ... -- --json out.json                   also write the results as JSON
  *
  * Sections: GEMM GFLOP/s (native BLAS, native portable kernel, tfjs cpu, numpy), attention forward and
- * forward+backward (fused kernel vs composite ops on the native backend vs the cpu backend), peak RSS of
+ * forward+backward (fused kernel vs plain composite ops — matMul, mask, softmax, matMul — on the native
+ * backend and on the cpu backend), peak RSS of
  * fused vs composite attention as T grows (child processes, so peaks do not mix), and the dispatch
  * overhead of one small tfjs op.
  */
@@ -27,9 +28,10 @@ const quick = argv.includes('--quick');
 const jsonOut = argv.includes('--json') ? argv[argv.indexOf('--json') + 1] : undefined;
 const results: Record<string, unknown> = {};
 
-/** Median wall time in ms of fn over `reps` runs after one warm-up. */
-function timeMs(fn: () => void, reps: number): { p50: number; min: number } {
-  fn();
+/** Median wall time in ms of fn over `reps` runs after one warm-up (none when warmUp is false:
+ *  for the slow JS backend, where one run is minutes and warm-up changes nothing). */
+function timeMs(fn: () => void, reps: number, warmUp = true): { p50: number; min: number } {
+  if (warmUp) fn();
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();
@@ -138,9 +140,25 @@ async function benchGemm(): Promise<void> {
 
 type AttnFn = (q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, causal: boolean) => tf.Tensor4D;
 const fused: AttnFn = (q, k, v, causal) => fusedAttention(q, k, v, { causal }) as tf.Tensor4D;
-const composite: AttnFn = (q, k, v, causal) => fusedAttentionReference(q, k, v, { causal }) as tf.Tensor4D;
+/** What a user writes without the fused op: scores, an additive causal mask, softmax, weighted sum. */
+const composite: AttnFn = (q, k, v, causal) =>
+  tf.tidy(() => {
+    const [, , T, D] = q.shape;
+    let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(D)); // [B,H,T,T]
+    if (causal) {
+      const above = tf.sub(tf.ones([T, T]), tf.linalg.bandPart(tf.ones([T, T]), -1, 0)); // 1 above the diagonal
+      scores = tf.add(scores, tf.mul(above, -1e9)); // [T,T] broadcast over [B,H]
+    }
+    return tf.matMul(tf.softmax(scores), v) as tf.Tensor4D; // [B,H,T,T] x [B,H,T,D] -> [B,H,T,D]
+  });
 
-function attentionTimes(fn: AttnFn, shape: [number, number, number, number], causal: boolean, reps: number) {
+function attentionTimes(
+  fn: AttnFn,
+  shape: [number, number, number, number],
+  causal: boolean,
+  reps: number,
+  warmUp = true,
+) {
   const [B, H, T, D] = shape;
   const q = tf.tensor4d(randomArray(B * H * T * D, 3), shape);
   const k = tf.tensor4d(randomArray(B * H * T * D, 4), shape);
@@ -152,6 +170,7 @@ function attentionTimes(fn: AttnFn, shape: [number, number, number, number], cau
         fn(q, k, v, causal).dataSync();
       }),
     reps,
+    warmUp,
   );
   const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
     fn(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, causal),
@@ -162,6 +181,7 @@ function attentionTimes(fn: AttnFn, shape: [number, number, number, number], cau
         for (const g of grads([q, k, v], dy)) g.dataSync();
       }),
     reps,
+    warmUp,
   );
   tf.dispose([q, k, v, dy]);
   return { fwd: fwd.p50, fwdBwd: fwdBwd.p50 };
@@ -180,7 +200,7 @@ async function benchAttention(): Promise<void> {
     const f = attentionTimes(fused, shape, causal, reps);
     const c = attentionTimes(composite, shape, causal, reps);
     await selectBackend('cpu');
-    const cpu = attentionTimes(composite, shape, causal, 1);
+    const cpu = attentionTimes(composite, shape, causal, 1, false);
     await selectBackend('native');
     const row = {
       causal,

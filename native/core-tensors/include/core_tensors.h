@@ -220,6 +220,12 @@ ct_status ct_gelu_forward(ct_gelu_mode mode, int64_t n, const float *x, float *y
 /* dx = dy * gelu'(x). */
 ct_status ct_gelu_backward(ct_gelu_mode mode, int64_t n, const float *x, const float *dy, float *dx);
 
+/* ---- softmax ------------------------------------------------------------------------------------- */
+
+/* y[r,:] = softmax(x[r,:]) over the last axis of a [rows, cols] array. A row whose maximum is -inf or
+ * NaN gives NaN (tfjs semantics). The gradient is left to tfjs's registered Softmax gradient. */
+ct_status ct_softmax_forward(int64_t rows, int64_t cols, const float *x, float *y);
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,6 +11,7 @@
 #include <new>
 
 #include "ct_internal.h"
+#include "vmath.h"
 
 namespace {
 
@@ -19,28 +20,6 @@ constexpr float kSqrt1_2 = 0.70710678118654752440f;
 constexpr float kInvSqrt2Pi = 0.39894228040143267794f;
 constexpr float kSqrt2OverPi = 0.79788456080286535588f;
 constexpr float kC = 0.044715f;
-
-// Branch-free, auto-vectorizable exp (Cephes expf: range reduction by ln 2, degree-6 polynomial,
-// 2^n by exponent bits). Relative error ~2e-7 on [-87, 88]; below that it flushes to 0, NaN passes.
-inline float vexp(float x) {
-  const float lo = x < -87.3f ? -87.3f : x;
-  const float xc = lo > 88.3f ? 88.3f : lo;
-  // round to nearest by the 1.5 * 2^23 trick (std::floor does not vectorize here)
-  const float fx = (xc * 1.44269504088896341f + 12582912.f) - 12582912.f;
-  const float r = xc - fx * 0.693359375f + fx * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const float y = p * r * r + r + 1.f;
-  const int32_t bits = ((int32_t)fx + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  const float res = y * scale;
-  return x != x ? x : res;
-}
 
 // Phi(x) = 0.5 * erfc(-x / sqrt 2) without cancellation: with z = |x| / sqrt 2 and
 // q = erfc(z) ~ t (a1 + t (a2 + ...)) exp(-z^2), t = 1 / (1 + p z) (Abramowitz & Stegun 7.1.26, the
@@ -51,14 +30,14 @@ inline float normal_cdf(float x, float *pdf) {
   const float t = 1.f / (1.f + 0.3275911f * z);
   const float poly =
       t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
-  const float e = vexp(-z * z);
+  const float e = ct::vexp(-z * z);
   const float q = poly * e;
   *pdf = kInvSqrt2Pi * e;
   return x < 0.f ? 0.5f * q : 1.f - 0.5f * q;
 }
 
 // tanh(u) = 1 - 2 / (exp(2u) + 1), saturating cleanly at +-1.
-inline float vtanh(float u) { return 1.f - 2.f / (vexp(2.f * u) + 1.f); }
+inline float vtanh(float u) { return 1.f - 2.f / (ct::vexp(2.f * u) + 1.f); }
 
 template <class F>
 ct_status run(const char *fn, ct_gelu_mode mode, int64_t n, F &&span) {

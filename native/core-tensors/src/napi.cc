@@ -697,6 +697,19 @@ void gelu_backward(const Napi::CallbackInfo &info) {
              [&] { return ct_gelu_backward(tanh_mode ? CT_GELU_TANH : CT_GELU_EXACT, (int64_t)lx, x, dy, dx); });
 }
 
+void softmax_forward(const Napi::CallbackInfo &info) {
+  Fn f{info.Env(), "softmaxForward"};
+  const int64_t rows = f.size(info[0], "rows"), cols = f.size(info[1], "cols");
+  const std::string dims = "rows=" + std::to_string(rows) + ", cols=" + std::to_string(cols);
+  const int64_t n = f.mul({rows, cols}, dims);
+  size_t lx = 0, ly = 0;
+  float *x = f.f32(info[2], "x", false, &lx);
+  float *y = f.f32(info[3], "y", false, &ly);
+  f.expect("x", "floats", lx, n, "rows*cols", dims);
+  f.expect("y", "floats", ly, n, "rows*cols", dims);
+  run_kernel(f.env, f.name, [&] { return ct_softmax_forward(rows, cols, x, y); });
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("features", Napi::Function::New(env, features, "features"));
   exports.Set("setThreads", Napi::Function::New(env, set_threads, "setThreads"));
@@ -719,6 +732,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("layerNormBackward", Napi::Function::New(env, layernorm_backward, "layerNormBackward"));
   exports.Set("geluForward", Napi::Function::New(env, gelu_forward, "geluForward"));
   exports.Set("geluBackward", Napi::Function::New(env, gelu_backward, "geluBackward"));
+  exports.Set("softmaxForward", Napi::Function::New(env, softmax_forward, "softmaxForward"));
   return exports;
 }
 

@@ -209,6 +209,8 @@ export interface CoreTensorsAddon {
   /** GELU, exact erf (tanh = false) or tanh approximation. */
   geluForward(tanh: boolean, x: Float32Array, y: Float32Array): void;
   geluBackward(tanh: boolean, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  /** Softmax over the last axis of a [rows, cols] array. */
+  softmaxForward(rows: number, cols: number, x: Float32Array, y: Float32Array): void;
 }
 
 /** ct_binary_op codes. */

@@ -33,7 +33,10 @@ let nativeReady = false;
 /** tfjs-cpu storage; its first write would print tfjs's "install the node backend for speed" banner,
  *  which is wrong advice for this backend, so the instance is marked as already used. */
 function createNativeBackend(): MathBackendCPU {
-  const backend = new MathBackendCPU();
+  return markUsed(new MathBackendCPU());
+}
+
+function markUsed(backend: MathBackendCPU): MathBackendCPU {
   (backend as unknown as { firstUse: boolean }).firstUse = false;
   return backend;
 }
@@ -80,6 +83,7 @@ export async function selectBackend(name: BackendName): Promise<BackendInfo> {
     throw new Error(`selectBackend: unknown backend '${String(name)}' (native | cpu | tensorflow)`);
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`selectBackend: tfjs could not initialize backend '${name}'`);
+  if (name === 'cpu') markUsed(tf.backend() as MathBackendCPU); // chosen on purpose: no "install tfjs-node" banner
   return backendInfo();
 }
 

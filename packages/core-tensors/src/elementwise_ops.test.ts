@@ -155,6 +155,32 @@ describe.skipIf(!native)('unary kernels (native vs tfjs-cpu)', () => {
     }));
 });
 
+describe.skipIf(!native)('Softmax over the last axis (native vs tfjs-cpu)', () => {
+  for (const shape of [[3, 5], [1, 1], [7], [2, 3, 33], [0, 4], [64, 512]]) {
+    it(`softmax [${shape}] forward and gradient`, () =>
+      checkOp({ name: `Softmax [${shape}]`, shapes: { x: shape }, native: (x) => tf.softmax(x.x), atol: 1e-6 }));
+  }
+
+  it('-Infinity entries get exactly 0; a row of -Infinity gives NaN like tfjs', () => {
+    const logits = [1, 2, 3, Number.NEGATIVE_INFINITY, 0, Number.NEGATIVE_INFINITY];
+    const rows = [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY];
+    const y = tf.tidy(() => Array.from(tf.softmax(tf.tensor2d([...logits, ...rows], [3, 3])).dataSync()));
+    // hand-computed: softmax([1,2,3]) = e^(k-3) / (e^-2 + e^-1 + 1) = [0.0900306, 0.2447285, 0.6652410]
+    expect(y[0]).toBeCloseTo(0.0900306, 6);
+    expect(y[1]).toBeCloseTo(0.2447285, 6);
+    expect(y[2]).toBeCloseTo(0.665241, 6);
+    expect(y.slice(3, 6)).toEqual([0, 1, 0]);
+    expect(y.slice(6).every((v) => Number.isNaN(v))).toBe(true);
+  });
+
+  it('int32 and a non-last axis delegate to tfjs-cpu', () =>
+    checkOp({
+      name: 'Softmax axis 0',
+      shapes: { x: [4, 3] },
+      native: (x) => tf.softmax(tf.transpose(x.x)),
+    }));
+});
+
 describe.skipIf(!native)('Sum / Mean / Max over any axes (native vs tfjs-cpu)', () => {
   const reductions: [
     string,

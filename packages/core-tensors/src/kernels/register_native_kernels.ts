@@ -15,6 +15,7 @@ import { fusedAttentionBiasGradConfig } from './FusedAttentionBiasGrad.js';
 import { fusedAttentionGradConfig } from './FusedAttentionGrad.js';
 import { geluConfig } from './Gelu.js';
 import { geluGradConfig } from './GeluGrad.js';
+import { softmaxConfig } from './Softmax.js';
 import { layerNormConfig } from './LayerNorm.js';
 import { layerNormGradConfig } from './LayerNormGrad.js';
 import { logConfig } from './Log.js';
@@ -75,6 +76,8 @@ const nativeKernelConfigs: KernelConfig[] = [
   layerNormGradConfig,
   geluConfig,
   geluGradConfig,
+  // softmax over the last axis (forward; the registered gradient runs on the native elementwise kernels)
+  softmaxConfig,
 ];
 
 let registered = false;
