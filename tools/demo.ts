@@ -68,7 +68,10 @@ class ChunkPredictor extends Module {
     super();
     const dim = 64;
     this.embed = this.registerModule('embed', new Linear(2, dim, { rng }));
-    this.trunk = this.registerModule('trunk', new Transformer({ depth: 2, dim, heads: 4, mode: 'causal', rng }));
+    this.trunk = this.registerModule(
+      'trunk',
+      new Transformer({ depth: 2, dim, heads: 4, mode: 'causal', rng }),
+    );
     this.head = this.registerModule('head', new Linear(dim, CHUNK * 2, { rng }));
   }
   forward(x: tf.Tensor3D): tf.Tensor2D {
@@ -110,16 +113,25 @@ function trainStep(model: ChunkPredictor, opt: AdamW, batch: { x: tf.Tensor3D; y
 
 async function main(): Promise<void> {
   const info = await selectBackend('native');
-  console.log('AnchorRefine toolkit demo — engine and modules (the full method demo arrives with the training app)');
+  console.log(
+    'AnchorRefine toolkit demo — engine and modules (the full method demo arrives with the training app)',
+  );
   console.log(`backend: ${info.backend}, ${JSON.stringify(info.features)}`);
 
   manualSeed(0);
   const rng = new Rng(0);
   const model = new ChunkPredictor(rng);
   const opt = new AdamW(model.namedParameters(), { lr: 3e-3, weightDecay: 0.01, groups: [noDecayRule()] });
-  const schedule = cosineWithWarmup({ peakLr: 3e-3, warmupSteps: Math.min(20, Math.floor(steps / 10)), totalSteps: steps, minLr: 1e-4 });
+  const schedule = cosineWithWarmup({
+    peakLr: 3e-3,
+    warmupSteps: Math.min(20, Math.floor(steps / 10)),
+    totalSteps: steps,
+    minLr: 1e-4,
+  });
   const val = makeBatch(new Rng(12345), 512);
-  console.log(`model: ${model.numParameters().toLocaleString()} parameters, task: ${HISTORY} positions → chunk of ${CHUNK}`);
+  console.log(
+    `model: ${model.numParameters().toLocaleString()} parameters, task: ${HISTORY} positions → chunk of ${CHUNK}`,
+  );
 
   const bar = new SingleBar({
     format: 'train [{bar}] {value}/{total} | loss {loss} | {rate} steps/s | ETA {eta}s',

@@ -158,7 +158,12 @@ describe.skipIf(!native)('unary kernels (native vs tfjs-cpu)', () => {
 describe.skipIf(!native)('Softmax over the last axis (native vs tfjs-cpu)', () => {
   for (const shape of [[3, 5], [1, 1], [7], [2, 3, 33], [0, 4], [64, 512]]) {
     it(`softmax [${shape}] forward and gradient`, () =>
-      checkOp({ name: `Softmax [${shape}]`, shapes: { x: shape }, native: (x) => tf.softmax(x.x), atol: 1e-6 }));
+      checkOp({
+        name: `Softmax [${shape}]`,
+        shapes: { x: shape },
+        native: (x) => tf.softmax(x.x),
+        atol: 1e-6,
+      }));
   }
 
   it('-Infinity entries get exactly 0; a row of -Infinity gives NaN like tfjs', () => {

@@ -3,7 +3,7 @@
  * Softmax op only allows the last axis (attr dim = -1 or rank-1); anything else, and other dtypes,
  * go to the tfjs-cpu kernel. The gradient is tfjs's registered one (Mul/Sum/Sub: native kernels too).
  */
-import type { KernelConfig, KernelFunc, SoftmaxAttrs, SoftmaxInputs } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, SoftmaxAttrs, TensorInfo } from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon } from '../addon.js';
 import { sizeOf } from '../shape_utils.js';
@@ -11,7 +11,7 @@ import { cpuKernel, f32 } from './kernel_utils.js';
 
 export const softmax: KernelFunc = ({ inputs, backend, attrs }) => {
   const cpu = backend as MathBackendCPU;
-  const { logits } = inputs as unknown as SoftmaxInputs;
+  const { logits } = inputs as { logits: TensorInfo };
   const rank = logits.shape.length;
   const { dim } = attrs as unknown as SoftmaxAttrs;
   if (logits.dtype !== 'float32' || rank === 0 || (dim !== -1 && dim !== rank - 1)) {
@@ -24,4 +24,8 @@ export const softmax: KernelFunc = ({ inputs, backend, attrs }) => {
   return cpu.makeTensorInfo(logits.shape, 'float32', y);
 };
 
-export const softmaxConfig: KernelConfig = { kernelName: 'Softmax', backendName: 'native', kernelFunc: softmax };
+export const softmaxConfig: KernelConfig = {
+  kernelName: 'Softmax',
+  backendName: 'native',
+  kernelFunc: softmax,
+};
