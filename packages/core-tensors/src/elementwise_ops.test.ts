@@ -4,9 +4,10 @@
  * and gradients), plus finite differences, dtype delegation, determinism and error messages.
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BinaryOp, loadAddon } from './addon.js';
 import { selectBackend, setThreads } from './backend.js';
+import { setSmallElementwiseCutoff } from './kernels/elementwise_kernels.js';
 import { gelu } from './ops/gelu.js';
 import { geluReference } from './ops/gelu_reference.js';
 import { layerNorm } from './ops/layer_norm.js';
@@ -17,6 +18,15 @@ import { nativeAvailable } from './test-utils/native_available.js';
 import { makeRng } from './test-utils/rng.js';
 
 const native = nativeAvailable();
+
+// Every size through the addon here, also the tiny shapes that the backend would keep in JS.
+let cutoff = 0;
+beforeAll(() => {
+  cutoff = setSmallElementwiseCutoff(0);
+});
+afterAll(() => {
+  setSmallElementwiseCutoff(cutoff);
+});
 
 const binaryOps: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
   ['Add', tf.add],
@@ -509,6 +519,22 @@ function erf64(x: number): number {
 }
 
 describe.skipIf(!native)('determinism, errors and hygiene', () => {
+  it('tiny tensors stay in the JS loop under the default cutoff; larger ones call the addon', () => {
+    const addon = loadAddon();
+    const spy = vi.spyOn(addon, 'binaryRun');
+    const previous = setSmallElementwiseCutoff(cutoff);
+    try {
+      tf.tidy(() => tf.add(tf.ones([4]), tf.ones([4])).dataSync());
+      expect(spy).not.toHaveBeenCalled();
+      const big = tf.tidy(() => Array.from(tf.add(tf.ones([cutoff + 1]), tf.ones([cutoff + 1])).dataSync()));
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(big.every((v) => v === 2)).toBe(true);
+    } finally {
+      setSmallElementwiseCutoff(previous);
+      spy.mockRestore();
+    }
+  });
+
   it('results do not depend on the thread count', () => {
     const run = () =>
       tf.tidy(() => {

@@ -13,6 +13,20 @@ import { cpuKernel, f32 } from './kernel_utils.js';
 
 const native = (t: TensorInfo): boolean => t.dtype === 'float32' && t.shape.length <= NATIVE_MAX_RANK;
 
+/**
+ * Outputs up to this many elements stay in tfjs-cpu's JS loop: one N-API call costs a few µs (argument
+ * conversion and validation), which the JS loop beats for tiny tensors (bench: "dispatch overhead").
+ */
+let smallElementwise = 1024;
+
+/** Sets that cutoff (0 sends every float32 elementwise op to the addon, as the kernel tests do); returns
+ *  the previous value. */
+export function setSmallElementwiseCutoff(n: number): number {
+  const previous = smallElementwise;
+  smallElementwise = Math.max(0, Math.floor(n));
+  return previous;
+}
+
 /** Add, Sub, Multiply, RealDiv, Maximum, Minimum, SquaredDifference: inputs {a, b}, numpy broadcasting. */
 export function binaryKernel(kernelName: string, op: BinaryOp): KernelConfig {
   const kernelFunc: KernelFunc = (args) => {
@@ -24,8 +38,10 @@ export function binaryKernel(kernelName: string, op: BinaryOp): KernelConfig {
         `${kernelName}: shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} are not broadcast-compatible`,
       );
     }
+    const size = sizeOf(outShape);
+    if (size <= smallElementwise) return cpuKernel(kernelName)(args);
     const cpu = args.backend as MathBackendCPU;
-    const out = new Float32Array(sizeOf(outShape));
+    const out = new Float32Array(size);
     loadAddon().binaryRun(op, f32(cpu, a), a.shape, f32(cpu, b), b.shape, out);
     return cpu.makeTensorInfo(outShape, 'float32', out);
   };
@@ -36,9 +52,10 @@ export function binaryKernel(kernelName: string, op: BinaryOp): KernelConfig {
 export function unaryKernel(kernelName: string, op: UnaryOp): KernelConfig {
   const kernelFunc: KernelFunc = (args) => {
     const { x } = args.inputs as { x: TensorInfo };
-    if (x.dtype !== 'float32') return cpuKernel(kernelName)(args);
+    const size = sizeOf(x.shape);
+    if (x.dtype !== 'float32' || size <= smallElementwise) return cpuKernel(kernelName)(args);
     const cpu = args.backend as MathBackendCPU;
-    const out = new Float32Array(sizeOf(x.shape));
+    const out = new Float32Array(size);
     loadAddon().unaryRun(op, f32(cpu, x), out);
     return cpu.makeTensorInfo(x.shape, 'float32', out);
   };
