@@ -30,9 +30,12 @@ if ((${#missing[@]})); then
 fi
 
 # --- npm packages -------------------------------------------------------------------------------
+# `npm install` (which keeps the locked versions), not `npm ci`: npm 11.19 writes lockfiles without the
+# other platforms' optional binaries (biome, nx, turbo) and its `npm ci` then refuses them as out of sync
+# (npm/cli#8805).
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "bootstrap: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  echo "bootstrap: npm install"
+  npm install --no-audit --no-fund --loglevel=error
 fi
 
 # --- native addon -------------------------------------------------------------------------------
