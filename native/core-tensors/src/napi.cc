@@ -260,29 +260,45 @@ float *tensor(const Fn &f, const AttnArgs &a, const Napi::Value &v, const char *
   return p;
 }
 
+// The arrays every attention call takes after args: q, k, v, out, lse (forward outputs or saved inputs)
+// and, for the backward passes, dout.
+struct AttnTensors {
+  float *q, *k, *v, *out, *lse, *dout;
+};
+
+AttnTensors attention_tensors(const Fn &f, const AttnArgs &a, const Napi::CallbackInfo &info, bool with_dout) {
+  AttnTensors t{};
+  t.q = tensor(f, a, info[1], "q", 0);
+  t.k = tensor(f, a, info[2], "k", 1);
+  t.v = tensor(f, a, info[3], "v", 1);
+  t.out = tensor(f, a, info[4], "out", 0);
+  t.lse = tensor(f, a, info[5], "lse", 2);
+  t.dout = with_dout ? tensor(f, a, info[6], "dout", 0) : nullptr;
+  return t;
+}
+
+// dbias must have exactly the length of args.bias (it takes the bias's layout).
+void expect_dbias_len(const Fn &f, const AttnArgs &a, size_t dlen) {
+  if (dlen != a.bias_len)
+    range_error(f.env, f.pre() + "dbias has " + std::to_string(dlen) + " floats, expected the length of args.bias = " +
+                           std::to_string(a.bias_len) + " (" + a.dims + ")");
+}
+
 template <bool CUDA>
 void attention_forward(const Napi::CallbackInfo &info) {
   Fn f{info.Env(), CUDA ? "cudaAttentionForward" : "attentionForward"};
   AttnArgs a = parse_attention(f, info[0]);
-  float *q = tensor(f, a, info[1], "q", 0);
-  float *k = tensor(f, a, info[2], "k", 1);
-  float *v = tensor(f, a, info[3], "v", 1);
-  float *out = tensor(f, a, info[4], "out", 0);
-  float *lse = tensor(f, a, info[5], "lse", 2);
+  const AttnTensors t = attention_tensors(f, a, info, false);
   run_kernel(f.env, f.name, [&] {
-    return CUDA ? ct_cuda_attention_forward(&a.d, q, k, v, out, lse) : ct_attention_forward(&a.d, q, k, v, out, lse);
+    return CUDA ? ct_cuda_attention_forward(&a.d, t.q, t.k, t.v, t.out, t.lse)
+                : ct_attention_forward(&a.d, t.q, t.k, t.v, t.out, t.lse);
   });
 }
 
 void attention_backward(const Napi::CallbackInfo &info) {
   Fn f{info.Env(), "attentionBackward"};
   AttnArgs a = parse_attention(f, info[0]);
-  float *q = tensor(f, a, info[1], "q", 0);
-  float *k = tensor(f, a, info[2], "k", 1);
-  float *v = tensor(f, a, info[3], "v", 1);
-  float *out = tensor(f, a, info[4], "out", 0);
-  float *lse = tensor(f, a, info[5], "lse", 2);
-  float *dout = tensor(f, a, info[6], "dout", 0);
+  const AttnTensors t = attention_tensors(f, a, info, true);
   float *dq = tensor(f, a, info[7], "dq", 0);
   float *dk = tensor(f, a, info[8], "dk", 1);
   float *dv = tensor(f, a, info[9], "dv", 1);
@@ -290,31 +306,24 @@ void attention_backward(const Napi::CallbackInfo &info) {
   float *dbias = f.f32(info[10], "dbias", true, &dlen);
   if (dbias || !f.is_nullish(info[10])) {
     if (!a.has_bias) range_error(f.env, f.pre() + "dbias was given but args.bias is missing (dbias takes the layout of bias)");
-    if (dlen != a.bias_len)
-      range_error(f.env, f.pre() + "dbias has " + std::to_string(dlen) + " floats, expected the length of args.bias = " +
-                             std::to_string(a.bias_len) + " (" + a.dims + ")");
+    expect_dbias_len(f, a, dlen);
   }
-  run_kernel(f.env, f.name, [&] { return ct_attention_backward(&a.d, q, k, v, out, lse, dout, dq, dk, dv, dbias); });
+  run_kernel(f.env, f.name,
+             [&] { return ct_attention_backward(&a.d, t.q, t.k, t.v, t.out, t.lse, t.dout, dq, dk, dv, dbias); });
 }
 
 void attention_bias_grad(const Napi::CallbackInfo &info) {
   Fn f{info.Env(), "attentionBiasGrad"};
   AttnArgs a = parse_attention(f, info[0]);
   if (!a.has_bias) range_error(f.env, f.pre() + "args.bias is required (dbias takes the layout of bias)");
-  float *q = tensor(f, a, info[1], "q", 0);
-  float *k = tensor(f, a, info[2], "k", 1);
-  float *v = tensor(f, a, info[3], "v", 1);
-  float *out = tensor(f, a, info[4], "out", 0);
-  float *lse = tensor(f, a, info[5], "lse", 2);
-  float *dout = tensor(f, a, info[6], "dout", 0);
+  const AttnTensors t = attention_tensors(f, a, info, true);
   size_t dlen = 0;
   float *dbias = f.f32(info[7], "dbias", false, &dlen);
-  if (dlen != a.bias_len)
-    range_error(f.env, f.pre() + "dbias has " + std::to_string(dlen) + " floats, expected the length of args.bias = " +
-                           std::to_string(a.bias_len) + " (" + a.dims + ")");
+  expect_dbias_len(f, a, dlen);
   // The kernel writes every element the strides address; zero the rest so all of dbias is overwritten.
   std::fill(dbias, dbias + dlen, 0.f);
-  run_kernel(f.env, f.name, [&] { return ct_attention_bias_grad(&a.d, q, k, v, out, lse, dout, dbias); });
+  run_kernel(f.env, f.name,
+             [&] { return ct_attention_bias_grad(&a.d, t.q, t.k, t.v, t.out, t.lse, t.dout, dbias); });
 }
 
 // ---- GEMM -------------------------------------------------------------------------------------------
