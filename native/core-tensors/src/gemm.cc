@@ -44,13 +44,16 @@ void gemm_dispatch(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alph
   if (threaded && !ct::in_parallel_region() && fits_int(m) && fits_int(n) && fits_int(k) &&
       fits_int(lda) && fits_int(ldb) && fits_int(ldc)) {
     if (m == 0 || n == 0) return;
-    if (k == 0 || alpha == 0.f || beta == 0.f) {
-      // beta = 0 must ignore NaN garbage in C: clear it ourselves rather than trust the library.
+    if (k == 0 || alpha == 0.f) {
+      // Nothing to multiply: C = beta * C, where beta = 0 must ignore NaN garbage in C (some CBLAS
+      // builds return early here without touching C).
       for (int64_t i = 0; i < m; ++i)
         for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.f ? 0.f : c[i * ldc + j] * beta;
-      if (k == 0 || alpha == 0.f) return;
-      beta = 0.f;
+      return;
     }
+    // beta = 0 with k > 0: BLAS defines C as write-only (OpenBLAS's beta kernel stores zeros, it does not
+    // scale), so NaN in C is ignored without a clearing pass of our own (the tests check it).
+
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m,
                 (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
     return;

@@ -71,6 +71,28 @@ describe.skipIf(!nativeAvailable())('GEMM', () => {
     }
   }
 
+  // BLAS defines C as write-only when beta = 0: NaN garbage in C must not leak into the result.
+  for (const [m, n, k, alpha] of [
+    [3, 5, 7, 1],
+    [200, 300, 64, 0.5],
+    [4, 6, 0, 1],
+    [4, 6, 3, 0],
+  ] as const) {
+    it(`beta = 0 ignores NaN in C (m=${m} n=${n} k=${k} alpha=${alpha})`, () => {
+      const addon = loadAddon();
+      const rng = makeRng(m + n + k);
+      const a = rng.normals(m * k);
+      const b = rng.normals(k * n);
+      const want = gemm64(false, false, m, n, k, alpha, a, b, 0, new Float32Array(m * n));
+      for (const run of [addon.gemm, addon.gemmPortable]) {
+        const c = new Float32Array(m * n).fill(Number.NaN);
+        run(false, false, m, n, k, alpha, a, b, 0, c);
+        const r = compareArrays(c, want, 1e-4, 1e-4);
+        expect(r.ok, `index ${r.index}: ${r.actual} vs ${r.expected}`).toBe(true);
+      }
+    });
+  }
+
   it('bmm with broadcast index maps matches per-batch gemm', () => {
     const addon = loadAddon();
     const rng = makeRng(3);

@@ -23,9 +23,17 @@ export function nonzeroMask(backend: MathBackendCPU, t: TensorInfo): Uint8Array 
   return m;
 }
 
-/** The tfjs-cpu kernel function registered under `kernelName` (saved before any override). */
+const cpuKernels = new Map<string, KernelFunc>();
+
+/** The tfjs-cpu kernel function registered under `kernelName` (looked up once: small ops that stay in
+ *  JS take this path on every call). */
 export function cpuKernel(kernelName: string): KernelFunc {
-  const k = tf.getKernel(kernelName, 'cpu');
-  if (k === undefined) throw new Error(`core-tensors: tfjs-cpu has no kernel '${kernelName}'`);
-  return k.kernelFunc;
+  let fn = cpuKernels.get(kernelName);
+  if (fn === undefined) {
+    const k = tf.getKernel(kernelName, 'cpu');
+    if (k === undefined) throw new Error(`core-tensors: tfjs-cpu has no kernel '${kernelName}'`);
+    fn = k.kernelFunc;
+    cpuKernels.set(kernelName, fn);
+  }
+  return fn;
 }
