@@ -28,3 +28,4 @@ export { gelu } from './ops/gelu.js';
 export { type GeluOptions, geluReference } from './ops/gelu_reference.js';
 export { layerNorm } from './ops/layer_norm.js';
 export { type LayerNormOptions, layerNormReference } from './ops/layer_norm_reference.js';
+export { stopGradient, withoutGradient } from './ops/stop_gradient.js';
