@@ -226,6 +226,14 @@ ct_status ct_gelu_backward(ct_gelu_mode mode, int64_t n, const float *x, const f
  * NaN gives NaN (tfjs semantics). The gradient is left to tfjs's registered Softmax gradient. */
 ct_status ct_softmax_forward(int64_t rows, int64_t cols, const float *x, float *y);
 
+/* ---- region copy (Slice, PadV2) ------------------------------------------------------------------ */
+
+/* Copies the box of extent size[0..rank) at src_begin in src (shape src_shape) to dst_begin in dst
+ * (shape dst_shape); rank <= CT_MAX_RANK, the box must fit both. dst elements outside the box are left
+ * as they are (PadV2 fills them with the pad value first). */
+ct_status ct_region_copy(const float *src, const int64_t *src_shape, const int64_t *src_begin, float *dst,
+                         const int64_t *dst_shape, const int64_t *dst_begin, const int64_t *size, int rank);
+
 #ifdef __cplusplus
 }
 #endif

@@ -719,6 +719,32 @@ void softmax_forward(const Napi::CallbackInfo &info) {
   run_kernel(f.env, f.name, [&] { return ct_softmax_forward(rows, cols, x, y); });
 }
 
+// regionCopy(src, srcShape, srcBegin, dst, dstShape, dstBegin, size): the Slice and PadV2 kernels.
+void region_copy(const Napi::CallbackInfo &info) {
+  Fn f{info.Env(), "regionCopy"};
+  size_t ls = 0, ld = 0;
+  float *src = f.f32(info[0], "src", false, &ls);
+  std::vector<int64_t> ss = shape_arg(f, info[1], "srcShape");
+  std::vector<int64_t> sb = shape_arg(f, info[2], "srcBegin");
+  float *dst = f.f32(info[3], "dst", false, &ld);
+  std::vector<int64_t> ds = shape_arg(f, info[4], "dstShape");
+  std::vector<int64_t> db = shape_arg(f, info[5], "dstBegin");
+  std::vector<int64_t> box = shape_arg(f, info[6], "size");
+  const std::string dims = "srcShape " + shape_text(ss) + ", srcBegin " + shape_text(sb) + ", dstShape " +
+                           shape_text(ds) + ", dstBegin " + shape_text(db) + ", size " + shape_text(box);
+  const size_t rank = ss.size();
+  if (sb.size() != rank || ds.size() != rank || db.size() != rank || box.size() != rank)
+    range_error(f.env, f.pre() + "all shapes, begins and size must have the same rank (" + dims + ")");
+  for (size_t d = 0; d < rank; ++d)
+    if (sb[d] + box[d] > ss[d] || db[d] + box[d] > ds[d])
+      range_error(f.env, f.pre() + "the box does not fit in dim " + std::to_string(d) + " (" + dims + ")");
+  f.expect("src", "floats", ls, shape_size(f, ss, dims), "prod(srcShape)", dims);
+  f.expect("dst", "floats", ld, shape_size(f, ds, dims), "prod(dstShape)", dims);
+  run_kernel(f.env, f.name, [&] {
+    return ct_region_copy(src, ss.data(), sb.data(), dst, ds.data(), db.data(), box.data(), (int)rank);
+  });
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("features", Napi::Function::New(env, features, "features"));
   exports.Set("setThreads", Napi::Function::New(env, set_threads, "setThreads"));
@@ -742,6 +768,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("geluForward", Napi::Function::New(env, gelu_forward, "geluForward"));
   exports.Set("geluBackward", Napi::Function::New(env, gelu_backward, "geluBackward"));
   exports.Set("softmaxForward", Napi::Function::New(env, softmax_forward, "softmaxForward"));
+  exports.Set("regionCopy", Napi::Function::New(env, region_copy, "regionCopy"));
   return exports;
 }
 

@@ -211,6 +211,16 @@ export interface CoreTensorsAddon {
   geluBackward(tanh: boolean, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   /** Softmax over the last axis of a [rows, cols] array. */
   softmaxForward(rows: number, cols: number, x: Float32Array, y: Float32Array): void;
+  /** Copies the box `size` at srcBegin of src into dst at dstBegin (ct_region_copy; Slice and PadV2). */
+  regionCopy(
+    src: Float32Array,
+    srcShape: readonly number[],
+    srcBegin: readonly number[],
+    dst: Float32Array,
+    dstShape: readonly number[],
+    dstBegin: readonly number[],
+    size: readonly number[],
+  ): void;
 }
 
 /** ct_binary_op codes. */

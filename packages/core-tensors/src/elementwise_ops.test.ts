@@ -196,6 +196,38 @@ describe.skipIf(!native)('Softmax over the last axis (native vs tfjs-cpu)', () =
     }));
 });
 
+describe.skipIf(!native)('Slice and PadV2 (native vs tfjs-cpu; each is the other\'s gradient)', () => {
+  const slices: [string, number[], number[], number[]][] = [
+    ['last token of [64,16,64]', [64, 16, 64], [0, 15, 0], [-1, 1, -1]],
+    ['inner box rank 3', [4, 5, 6], [1, 2, 3], [2, 2, 3]],
+    ['rank 1', [10], [3], [4]],
+    ['rank 6', [2, 3, 2, 3, 2, 3], [1, 0, 1, 1, 0, 1], [1, 2, 1, 2, 2, 2]],
+    ['empty box', [3, 4], [1, 0], [0, 4]],
+    ['whole tensor', [3, 4], [0, 0], [3, 4]],
+    ['large rows (threaded)', [256, 300], [10, 7], [200, 290]],
+  ];
+  for (const [name, shape, begin, size] of slices) {
+    it(`slice ${name}`, () =>
+      checkOp({ name: `Slice ${name}`, shapes: { x: shape }, native: (x) => tf.slice(x.x, begin, size) }));
+  }
+  const pads: [string, number[], [number, number][], number][] = [
+    ['[3,4] by 1,2 / 0,3', [3, 4], [[1, 2], [0, 3]], 0],
+    ['constant -1.5', [2, 3, 4], [[0, 1], [2, 0], [1, 1]], -1.5],
+    ['rank 5', [2, 1, 3, 1, 2], [[1, 0], [0, 2], [1, 1], [0, 0], [2, 1]], 0.25],
+    ['no padding', [5], [[0, 0]], 0],
+  ];
+  for (const [name, shape, paddings, value] of pads) {
+    it(`pad ${name}`, () =>
+      checkOp({ name: `PadV2 ${name}`, shapes: { x: shape }, native: (x) => tf.pad(x.x, paddings, value) }));
+  }
+  it('int32 slices and pads delegate to tfjs-cpu', () =>
+    checkOp({
+      name: 'int32 slice/pad',
+      shapes: { x: { shape: [2, 3], dtype: 'int32', values: [1, 2, 3, 4, 5, 6], grad: false } },
+      native: (x) => [tf.slice(x.x, [0, 1], [2, 2]), tf.pad(x.x, [[1, 0], [0, 1]], 7)],
+    }));
+});
+
 describe.skipIf(!native)('Sum / Mean / Max over any axes (native vs tfjs-cpu)', () => {
   const reductions: [
     string,

@@ -27,6 +27,7 @@ import { negConfig } from './Neg.js';
 import { realDivConfig } from './RealDiv.js';
 import { reluConfig } from './Relu.js';
 import { rsqrtConfig } from './Rsqrt.js';
+import { padV2Config, sliceConfig } from './region_kernels.js';
 import { sigmoidConfig } from './Sigmoid.js';
 import { softmaxConfig } from './Softmax.js';
 import { sqrtConfig } from './Sqrt.js';
@@ -78,6 +79,9 @@ const nativeKernelConfigs: KernelConfig[] = [
   geluGradConfig,
   // softmax over the last axis (forward; the registered gradient runs on the native elementwise kernels)
   softmaxConfig,
+  // box copies (each is the other's gradient)
+  sliceConfig,
+  padV2Config,
 ];
 
 let registered = false;

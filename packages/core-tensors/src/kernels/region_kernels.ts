@@ -1,0 +1,56 @@
+/**
+ * Slice and PadV2 (native) on one addon primitive, regionCopy (ct_region_copy): Slice copies the box
+ * [begin, begin + size) out of x; PadV2 fills the output with the pad value and copies x into the box at
+ * the `before` paddings. Each is the other's gradient in tfjs, so both directions run natively. tfjs-cpu
+ * handles them with per-element index arithmetic unless the slice is contiguous. Non-float32 dtypes and
+ * rank > 6 go to the tfjs-cpu kernels.
+ */
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { loadAddon, NATIVE_MAX_RANK } from '../addon.js';
+import { sizeOf } from '../shape_utils.js';
+import { cpuKernel, f32 } from './kernel_utils.js';
+
+const native = (t: TensorInfo): boolean => t.dtype === 'float32' && t.shape.length <= NATIVE_MAX_RANK;
+
+const slice: KernelFunc = (args) => {
+  const { x } = args.inputs as { x: TensorInfo };
+  if (!native(x)) return cpuKernel('Slice')(args);
+  const attrs = args.attrs as { begin: number | number[]; size: number | number[] };
+  // resolves scalars, -1 sizes and short lists exactly as tfjs's own kernels do
+  const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs.begin, attrs.size);
+  tf.slice_util.assertParamsValid(x as tf.Tensor, begin, size);
+  const cpu = args.backend as MathBackendCPU;
+  const out = new Float32Array(sizeOf(size));
+  const zeros = size.map(() => 0);
+  loadAddon().regionCopy(f32(cpu, x), x.shape, begin, out, size, zeros, size);
+  return cpu.makeTensorInfo(size, 'float32', out);
+};
+
+const padV2: KernelFunc = (args) => {
+  const { x } = args.inputs as { x: TensorInfo };
+  if (!native(x)) return cpuKernel('PadV2')(args);
+  const { paddings, constantValue } = args.attrs as { paddings: [number, number][]; constantValue: number };
+  if (paddings.length !== x.shape.length) {
+    throw new Error(`PadV2: paddings has ${paddings.length} entries for an input of rank ${x.shape.length}`);
+  }
+  const outShape = x.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
+  const cpu = args.backend as MathBackendCPU;
+  const out = new Float32Array(sizeOf(outShape));
+  if (constantValue !== 0) out.fill(constantValue);
+  const before = paddings.map((p) => p[0]);
+  loadAddon().regionCopy(
+    f32(cpu, x),
+    x.shape,
+    x.shape.map(() => 0),
+    out,
+    outShape,
+    before,
+    x.shape,
+  );
+  return cpu.makeTensorInfo(outShape, 'float32', out);
+};
+
+export const sliceConfig: KernelConfig = { kernelName: 'Slice', backendName: 'native', kernelFunc: slice };
+export const padV2Config: KernelConfig = { kernelName: 'PadV2', backendName: 'native', kernelFunc: padV2 };
