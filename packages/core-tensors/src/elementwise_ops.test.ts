@@ -196,7 +196,7 @@ describe.skipIf(!native)('Softmax over the last axis (native vs tfjs-cpu)', () =
     }));
 });
 
-describe.skipIf(!native)('Slice and PadV2 (native vs tfjs-cpu; each is the other\'s gradient)', () => {
+describe.skipIf(!native)("Slice and PadV2 (native vs tfjs-cpu; each is the other's gradient)", () => {
   const slices: [string, number[], number[], number[]][] = [
     ['last token of [64,16,64]', [64, 16, 64], [0, 15, 0], [-1, 1, -1]],
     ['inner box rank 3', [4, 5, 6], [1, 2, 3], [2, 2, 3]],
@@ -211,9 +211,37 @@ describe.skipIf(!native)('Slice and PadV2 (native vs tfjs-cpu; each is the other
       checkOp({ name: `Slice ${name}`, shapes: { x: shape }, native: (x) => tf.slice(x.x, begin, size) }));
   }
   const pads: [string, number[], [number, number][], number][] = [
-    ['[3,4] by 1,2 / 0,3', [3, 4], [[1, 2], [0, 3]], 0],
-    ['constant -1.5', [2, 3, 4], [[0, 1], [2, 0], [1, 1]], -1.5],
-    ['rank 5', [2, 1, 3, 1, 2], [[1, 0], [0, 2], [1, 1], [0, 0], [2, 1]], 0.25],
+    [
+      '[3,4] by 1,2 / 0,3',
+      [3, 4],
+      [
+        [1, 2],
+        [0, 3],
+      ],
+      0,
+    ],
+    [
+      'constant -1.5',
+      [2, 3, 4],
+      [
+        [0, 1],
+        [2, 0],
+        [1, 1],
+      ],
+      -1.5,
+    ],
+    [
+      'rank 5',
+      [2, 1, 3, 1, 2],
+      [
+        [1, 0],
+        [0, 2],
+        [1, 1],
+        [0, 0],
+        [2, 1],
+      ],
+      0.25,
+    ],
     ['no padding', [5], [[0, 0]], 0],
   ];
   for (const [name, shape, paddings, value] of pads) {
@@ -224,7 +252,17 @@ describe.skipIf(!native)('Slice and PadV2 (native vs tfjs-cpu; each is the other
     checkOp({
       name: 'int32 slice/pad',
       shapes: { x: { shape: [2, 3], dtype: 'int32', values: [1, 2, 3, 4, 5, 6], grad: false } },
-      native: (x) => [tf.slice(x.x, [0, 1], [2, 2]), tf.pad(x.x, [[1, 0], [0, 1]], 7)],
+      native: (x) => [
+        tf.slice(x.x, [0, 1], [2, 2]),
+        tf.pad(
+          x.x,
+          [
+            [1, 0],
+            [0, 1],
+          ],
+          7,
+        ),
+      ],
     }));
 });
 
