@@ -9,6 +9,7 @@ import './gradients/register_gradients.js';
 export type { AddonFeatures, AttentionArgs, ComposeArgs, CoreTensorsAddon } from './addon.js';
 export { BinaryOp, loadAddon, NATIVE_MAX_RANK, ReduceOp, UnaryOp } from './addon.js';
 export { type BackendInfo, type BackendName, backendInfo, selectBackend, setThreads } from './backend.js';
+export { assertBinary, assertRank, assertSameShape, shapeText } from './checks.js';
 export { cuda } from './cuda.js';
 export * as kernelNames from './kernel_names.js';
 export { NATIVE_BACKEND } from './kernels/register_native_kernels.js';

@@ -1,5 +1,5 @@
+import { shapeText } from '@anchor-refine/core-tensors';
 import * as tf from '@tensorflow/tfjs';
-import { fmt } from './validate.js';
 
 export interface ResidualStats {
   /** number of chunks N */
@@ -26,11 +26,13 @@ export function residualStats(
 ): ResidualStats {
   const n = chunks.shape[0];
   if (chunks.rank < 2) {
-    throw new Error(`residualStats: chunks must be [N, H, D] (rank ≥ 2), got shape ${fmt(chunks.shape)}`);
+    throw new Error(
+      `residualStats: chunks must be [N, H, D] (rank ≥ 2), got shape ${shapeText(chunks.shape)}`,
+    );
   }
   if (n < (unbiased ? 2 : 1)) {
     throw new Error(
-      `residualStats: need at least ${unbiased ? 2 : 1} chunks, got shape ${fmt(chunks.shape)}`,
+      `residualStats: need at least ${unbiased ? 2 : 1} chunks, got shape ${shapeText(chunks.shape)}`,
     );
   }
   const [meanNorm, covTrace] = tf.tidy(() => {
