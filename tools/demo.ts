@@ -136,6 +136,9 @@ async function main(): Promise<void> {
   const bar = new SingleBar({
     format: 'train [{bar}] {value}/{total} | loss {loss} | {rate} steps/s | ETA {eta}s',
     hideCursor: true,
+    // piped output (CI logs): one progress line every 5 s instead of nothing
+    noTTYOutput: true,
+    notTTYSchedule: 5000,
   });
   bar.start(steps, 0, { loss: '—', rate: '—' });
   const dataRng = new Rng(1);
