@@ -39,36 +39,50 @@ export interface ComposeArgs {
   high?: Float32Array;
 }
 
+/** C = alpha * op(A) op(B) + beta * C, packed row-major matrices (ct_gemm_run). */
+export type GemmFn = (
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  b: Float32Array,
+  beta: number,
+  c: Float32Array,
+) => void;
+
+/** Attention forward into out [B,H,Tq,D] and lse [B,H,Tq] (ct_attention_forward; CUDA: host arrays). */
+export type AttentionForwardFn = (
+  args: AttentionArgs,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  out: Float32Array,
+  lse: Float32Array,
+) => void;
+
+/** Residual composition into arm, prob, closed (ct_residual_compose; CUDA: host arrays). */
+export type ResidualComposeFn = (
+  args: ComposeArgs,
+  anchor: Float32Array,
+  delta: Float32Array | null,
+  gripLogit: Float32Array,
+  gripDelta: Float32Array | null,
+  arm: Float32Array,
+  prob: Float32Array,
+  closed: Uint8Array,
+) => void;
+
 export interface CoreTensorsAddon {
   features(): AddonFeatures;
   setThreads(n: number): void;
   /** C = op(A) op(B) row-major; see ct_gemm_run. */
-  gemm(
-    transA: boolean,
-    transB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    alpha: number,
-    a: Float32Array,
-    b: Float32Array,
-    beta: number,
-    c: Float32Array,
-  ): void;
+  gemm: GemmFn;
   /** The portable blocked SIMD GEMM (what `gemm` uses when no BLAS was found); exported so tests and
    *  benchmarks reach it in BLAS builds too. Same contract as `gemm`. */
-  gemmPortable(
-    transA: boolean,
-    transB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    alpha: number,
-    a: Float32Array,
-    b: Float32Array,
-    beta: number,
-    c: Float32Array,
-  ): void;
+  gemmPortable: GemmFn;
   /** Batched GEMM with broadcast index maps; see ct_bmm_run. aIndex/bIndex may be null (identity). */
   bmm(
     transA: boolean,
@@ -83,14 +97,7 @@ export interface CoreTensorsAddon {
     bIndex: Int32Array | null,
     c: Float32Array,
   ): void;
-  attentionForward(
-    args: AttentionArgs,
-    q: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    out: Float32Array,
-    lse: Float32Array,
-  ): void;
+  attentionForward: AttentionForwardFn;
   /** Deterministic (bit-identical across runs and thread counts). dbias may be null (the usual case:
    *  use attentionBiasGrad when the bias needs a gradient); when given it is accumulated into
    *  (zero-fill it first) and costs a second pass. */
@@ -119,16 +126,7 @@ export interface CoreTensorsAddon {
     dout: Float32Array,
     dbias: Float32Array,
   ): void;
-  residualCompose(
-    args: ComposeArgs,
-    anchor: Float32Array,
-    delta: Float32Array | null,
-    gripLogit: Float32Array,
-    gripDelta: Float32Array | null,
-    arm: Float32Array,
-    prob: Float32Array,
-    closed: Uint8Array,
-  ): void;
+  residualCompose: ResidualComposeFn;
   residualComposeBackward(
     args: ComposeArgs,
     anchor: Float32Array,
@@ -142,24 +140,8 @@ export interface CoreTensorsAddon {
     dGripDelta: Float32Array | null,
   ): void;
   /** CUDA versions (host arrays in/out). Throw when CUDA is not compiled or no device is present. */
-  cudaAttentionForward(
-    args: AttentionArgs,
-    q: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    out: Float32Array,
-    lse: Float32Array,
-  ): void;
-  cudaResidualCompose(
-    args: ComposeArgs,
-    anchor: Float32Array,
-    delta: Float32Array | null,
-    gripLogit: Float32Array,
-    gripDelta: Float32Array | null,
-    arm: Float32Array,
-    prob: Float32Array,
-    closed: Uint8Array,
-  ): void;
+  cudaAttentionForward: AttentionForwardFn;
+  cudaResidualCompose: ResidualComposeFn;
   /** out = a (op) b with numpy broadcasting (ranks <= 6); op is a BinaryOp; see ct_binary_run. */
   binaryRun(
     op: BinaryOp,

@@ -6,7 +6,15 @@
  */
 import './gradients/register_gradients.js';
 
-export type { AddonFeatures, AttentionArgs, ComposeArgs, CoreTensorsAddon } from './addon.js';
+export type {
+  AddonFeatures,
+  AttentionArgs,
+  AttentionForwardFn,
+  ComposeArgs,
+  CoreTensorsAddon,
+  GemmFn,
+  ResidualComposeFn,
+} from './addon.js';
 export { BinaryOp, loadAddon, NATIVE_MAX_RANK, ReduceOp, UnaryOp } from './addon.js';
 export { type BackendInfo, type BackendName, backendInfo, selectBackend, setThreads } from './backend.js';
 export { assertBinary, assertRank, assertSameShape, shapeText } from './checks.js';
