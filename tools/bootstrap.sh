@@ -19,6 +19,8 @@ command -v make >/dev/null 2>&1 || missing+=(make)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 # OpenBLAS makes GEMM ~100x faster than tfjs's JS loops; without it a portable kernel is built.
 dpkg -s libopenblas-dev >/dev/null 2>&1 || missing+=(libopenblas-dev)
+# ffmpeg decodes/encodes LeRobot video features (AV1 mp4); @anchor-refine/datasets' video tests need it.
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "bootstrap: installing ${missing[*]} with apt-get"

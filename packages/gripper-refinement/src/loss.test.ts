@@ -27,6 +27,17 @@ describe('gripperLoss (Eq. 10)', () => {
     tf.dispose([dp, lg, y, l]);
   });
 
+  it('with a mask averages the valid steps only', () => {
+    // squares [0.01, 0, 0.04, 0.01]; mask [[1, 0], [1, 0]] → (0.01 + 0.04) / 2 = 0.025.
+    const { dp, lg, y } = setup();
+    const mask = tf.tensor2d([1, 0, 1, 0], [2, 2]);
+    const l = gripperLoss(dp, lg, y, 0.1, { mask });
+    expect(l.dataSync()[0]).toBeCloseTo(0.025, 6);
+    const bad = tf.tensor2d([1, 0], [1, 2]);
+    expect(() => gripperLoss(dp, lg, y, 0.1, { mask: bad })).toThrow(/mask/);
+    tf.dispose([dp, lg, y, l, mask, bad]);
+  });
+
   it('is zero when δ̂ = δ*', () => {
     const { dp: unused, lg, y } = setup();
     const dp = tf.tensor2d([0.3, -0.4, -0.1, 0], [2, 2]);

@@ -12,10 +12,12 @@ export type GripperVariant = 'decision-aware' | 'none' | 'naive-mse';
 
 export interface GripperLossOptions {
   variant?: GripperVariant;
+  /** `[B, H]`, 1 = valid step, 0 = padding: only valid steps are averaged (a batch with none gives 0). */
+  mask?: tf.Tensor;
 }
 
 /**
- * Eq. 10 — `L_grip = mean (δ̂ − δ*)²` over all B·H elements (MSE, not BCE). The target is computed
+ * Eq. 10 — `L_grip = mean (δ̂ − δ*)²` over all B·H elements, or the valid ones of `mask` (MSE, not BCE). The target is computed
  * behind a stop-gradient, so the gradient flows only into `deltaPred`
  * (∂L/∂δ̂ = 2(δ̂ − δ*)/N, ∂L/∂λ = 0). Variant `'none'` returns a constant scalar 0.
  * Returns a new scalar tensor.
@@ -25,13 +27,14 @@ export function gripperLoss(
   anchorLogits: tf.Tensor,
   labels: tf.Tensor,
   margin = 0.1,
-  { variant = 'decision-aware' }: GripperLossOptions = {},
+  { variant = 'decision-aware', mask }: GripperLossOptions = {},
 ): tf.Scalar {
   const fn = 'gripperLoss';
   assertBH(fn, 'deltaPred', deltaPred);
   checkLogitsLabels(fn, anchorLogits, labels);
   assertSameShape(fn, 'deltaPred', deltaPred, 'anchorLogits', anchorLogits);
   assertMargin(fn, margin);
+  if (mask !== undefined) assertSameShape(fn, 'mask', mask, 'deltaPred', deltaPred);
   switch (variant) {
     case 'none':
       return tf.scalar(0);
@@ -42,7 +45,10 @@ export function gripperLoss(
           variant === 'naive-mse'
             ? naiveTarget(anchorLogits, labels)
             : decisionAwareTarget(anchorLogits, labels, margin);
-        return tf.mean(tf.squaredDifference(deltaPred, target));
+        const sq = tf.squaredDifference(deltaPred, target);
+        if (mask === undefined) return tf.mean(sq);
+        const m = tf.cast(mask, 'float32');
+        return tf.div(tf.sum(tf.mul(sq, m)), tf.maximum(tf.sum(m), 1));
       });
     default:
       throw new Error(`${fn}: unknown variant '${String(variant)}' (decision-aware | naive-mse | none)`);

@@ -3,9 +3,18 @@
 // modules and layers
 // (module.ts, layers/*.ts, init.ts)
 
+export { addFlops, countFlops, type FlopCount } from './flops.js';
 export type { Initializer } from './init.js';
 export * as init from './init.js';
-export { type ActivationName, activation, gelu, geluTanh, relu, silu } from './layers/activation.js';
+export {
+  type ActivationName,
+  activation,
+  gelu,
+  geluTanh,
+  quickGelu,
+  relu,
+  silu,
+} from './layers/activation.js';
 export {
   type AttentionForwardOptions,
   MultiHeadAttention,

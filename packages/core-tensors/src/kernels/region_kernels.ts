@@ -1,5 +1,5 @@
 /**
- * Slice and PadV2 (native) on one addon primitive, regionCopy (ct_region_copy): Slice copies the box
+ * Slice, PadV2 and SplitV (native) on one addon primitive, regionCopy (ct_region_copy): Slice copies the box
  * [begin, begin + size) out of x; PadV2 fills the output with the pad value and copies x into the box at
  * the `before` paddings. Each is the other's gradient in tfjs, so both directions run natively. tfjs-cpu
  * handles them with per-element index arithmetic unless the slice is contiguous. Non-float32 dtypes and
@@ -52,5 +52,66 @@ const padV2: KernelFunc = (args) => {
   return cpu.makeTensorInfo(outShape, 'float32', out);
 };
 
+/** SplitV: one box copy per part (tfjs-cpu slices each part element by element when it is not contiguous). */
+const splitV: KernelFunc = (args) => {
+  const { x } = args.inputs as { x: TensorInfo };
+  if (!native(x)) return cpuKernel('SplitV')(args);
+  const { numOrSizeSplits, axis } = args.attrs as { numOrSizeSplits: number | number[]; axis: number };
+  const $axis = tf.util.parseAxisParam(axis, x.shape)[0];
+  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, $axis);
+  const cpu = args.backend as MathBackendCPU;
+  const src = f32(cpu, x);
+  const begin = x.shape.map(() => 0);
+  return sizes.map((n) => {
+    const size = [...x.shape];
+    size[$axis] = n;
+    const out = new Float32Array(sizeOf(size));
+    loadAddon().regionCopy(
+      src,
+      x.shape,
+      begin,
+      out,
+      size,
+      size.map(() => 0),
+      size,
+    );
+    begin[$axis] += n;
+    return cpu.makeTensorInfo(size, 'float32', out);
+  });
+};
+
+/**
+ * UnsortedSegmentSum (the gradient of Gather): one pass out[ids[i]] += x[i]. tfjs-cpu loops over the
+ * segments and masks the whole input for each (O(N·segments)), which made an embedding's gradient the
+ * most expensive op of a training step.
+ */
+const unsortedSegmentSum: KernelFunc = (args) => {
+  const { x, segmentIds } = args.inputs as { x: TensorInfo; segmentIds: TensorInfo };
+  const { numSegments } = args.attrs as { numSegments: number };
+  if (x.dtype !== 'float32' || segmentIds.shape.length !== 1 || segmentIds.shape[0] !== x.shape[0]) {
+    return cpuKernel('UnsortedSegmentSum')(args);
+  }
+  const cpu = args.backend as MathBackendCPU;
+  const src = f32(cpu, x);
+  const ids = cpu.data.get(segmentIds.dataId).values as ArrayLike<number>;
+  const row = sizeOf(x.shape.slice(1));
+  const outShape = [numSegments, ...x.shape.slice(1)];
+  const out = new Float32Array(numSegments * row);
+  for (let i = 0; i < ids.length; i++) {
+    const s = ids[i];
+    if (s < 0 || s >= numSegments) continue; // TF semantics: out-of-range ids are dropped
+    const o = s * row;
+    const xi = i * row;
+    for (let j = 0; j < row; j++) out[o + j] += src[xi + j];
+  }
+  return cpu.makeTensorInfo(outShape, 'float32', out);
+};
+
+export const splitVConfig: KernelConfig = { kernelName: 'SplitV', backendName: 'native', kernelFunc: splitV };
+export const unsortedSegmentSumConfig: KernelConfig = {
+  kernelName: 'UnsortedSegmentSum',
+  backendName: 'native',
+  kernelFunc: unsortedSegmentSum,
+};
 export const sliceConfig: KernelConfig = { kernelName: 'Slice', backendName: 'native', kernelFunc: slice };
 export const padV2Config: KernelConfig = { kernelName: 'PadV2', backendName: 'native', kernelFunc: padV2 };

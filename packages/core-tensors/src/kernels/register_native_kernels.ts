@@ -27,7 +27,7 @@ import { negConfig } from './Neg.js';
 import { realDivConfig } from './RealDiv.js';
 import { reluConfig } from './Relu.js';
 import { rsqrtConfig } from './Rsqrt.js';
-import { padV2Config, sliceConfig } from './region_kernels.js';
+import { padV2Config, sliceConfig, splitVConfig, unsortedSegmentSumConfig } from './region_kernels.js';
 import { sigmoidConfig } from './Sigmoid.js';
 import { softmaxConfig } from './Softmax.js';
 import { sqrtConfig } from './Sqrt.js';
@@ -82,6 +82,9 @@ const nativeKernelConfigs: KernelConfig[] = [
   // box copies (each is the other's gradient)
   sliceConfig,
   padV2Config,
+  splitVConfig,
+  // the gradient of Gather (embeddings): one pass instead of tfjs-cpu's O(N·segments)
+  unsortedSegmentSumConfig,
 ];
 
 let registered = false;

@@ -5,7 +5,7 @@
 import { gelu as coreGelu } from '@anchor-refine/core-tensors';
 import * as tf from '@tensorflow/tfjs';
 
-export type ActivationName = 'gelu' | 'gelu_tanh' | 'relu' | 'silu';
+export type ActivationName = 'gelu' | 'gelu_tanh' | 'quick_gelu' | 'relu' | 'silu';
 
 /** Exact GELU: x·Φ(x) = ½x(1 + erf(x/√2)) (PyTorch F.gelu default). */
 export function gelu(x: tf.Tensor): tf.Tensor {
@@ -22,6 +22,11 @@ export function silu(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => tf.mul(x, tf.sigmoid(x)));
 }
 
+/** QuickGELU: x·σ(1.702x) (OpenAI CLIP's text and vision towers). */
+export function quickGelu(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.mul(x, tf.sigmoid(tf.mul(x, 1.702))));
+}
+
 export function relu(x: tf.Tensor): tf.Tensor {
   return tf.relu(x);
 }
@@ -32,6 +37,8 @@ export function activation(name: ActivationName): (x: tf.Tensor) => tf.Tensor {
       return gelu;
     case 'gelu_tanh':
       return geluTanh;
+    case 'quick_gelu':
+      return quickGelu;
     case 'relu':
       return relu;
     case 'silu':

@@ -5,6 +5,7 @@
  */
 import { fusedAttention } from '@anchor-refine/core-tensors';
 import * as tf from '@tensorflow/tfjs';
+import { addFlops } from '../flops.js';
 import { Module } from '../module.js';
 import { defaultRng, type Rng } from '../random.js';
 import { Dropout } from './dropout.js';
@@ -107,6 +108,7 @@ export class MultiHeadAttention extends Module {
         k = this.k_proj!.forward(src); // [B, Tk, dim]
         v = this.v_proj!.forward(src); // [B, Tk, dim]
       }
+      addFlops(4 * b * tq * (k.shape[1] ?? 0) * this.dim); // QKᵀ and PV over all heads
       const out = fusedAttention(this.splitHeads(q), this.splitHeads(k), this.splitHeads(v), {
         causal,
         keyPaddingMask,

@@ -1,5 +1,6 @@
 /** Linear: y = x·Wᵀ + b with PyTorch's layout (weight [out, in]) and default init. */
 import * as tf from '@tensorflow/tfjs';
+import { addFlops } from '../flops.js';
 import { type Initializer, kaimingUniform, linearBiasUniform } from '../init.js';
 import { Module } from '../module.js';
 import { defaultRng, type Rng } from '../random.js';
@@ -45,6 +46,7 @@ export class Linear extends Module {
     }
     return tf.tidy(() => {
       const x2 = tf.reshape(x, [-1, this.inFeatures]); // [N, in], N = prod(lead)
+      addFlops(2 * x2.shape[0] * this.inFeatures * this.outFeatures);
       let y = tf.matMul(x2, this.weight, false, true); // [N, in]·[out, in]ᵀ = [N, out]
       if (this.bias) y = tf.add(y, this.bias); // + [out] broadcast over N
       return tf.reshape(y, [...lead, this.outFeatures]); // [..., out]

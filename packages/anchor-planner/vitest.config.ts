@@ -1,0 +1,6 @@
+import { defineConfig } from 'vitest/config';
+import { packageConfig } from '../../tools/vitest.shared.ts';
+
+export default defineConfig(
+  packageConfig('anchor-planner', { test: { setupFiles: ['../../tools/vitest.setup.ts'] } }),
+);

@@ -1,0 +1,199 @@
+/**
+ * GR-1 as an AnchorRefine backbone (research/gr1-libero-calvin.md §1). Per history slot the context is
+ *
+ *   [LANG, STATE, cam_0 latents (K), cam_0 CLS, cam_1 latents (K), cam_1 CLS, …]    N = 2 + V·(K+1)
+ *
+ * built by the frozen-or-trainable encoders (E_v: ViT + Perceiver resampler, shared by the cameras; E_l:
+ * text transformer; E_s: arm Linear ⊕ gripper one-hot Linear → Linear), each projected to width d, plus
+ * the slot's time embedding (GR-1 has no other position signal; query tokens get none).
+ */
+import { Embedding, init, Linear, Module, ModuleList, Rng } from '@anchor-refine/nn';
+import * as tf from '@tensorflow/tfjs';
+import type {
+  Backbone,
+  Context,
+  HeadOptions,
+  ObservationTensors,
+  QueryTrunk,
+  ReadoutHead,
+  TrunkOptions,
+} from '../types.js';
+import { type Gr1Config, validateGr1Config } from './config.js';
+import { Gr1Head } from './head.js';
+import { PerceiverResampler } from './perceiver.js';
+import { TextEncoder } from './text.js';
+import { ByteTokenizer, type Tokenizer, tokenizeBatch } from './tokenizer.js';
+import { Gr1Trunk } from './trunk.js';
+import { VisionTransformer } from './vit.js';
+
+/** Per-camera projections of the CLS feature and the resampled latents into the trunk width. */
+class CameraEmbedding extends Module {
+  readonly embed_cls: Linear;
+  readonly embed_patch: Linear;
+  constructor(visionDim: number, dim: number, rng: Rng) {
+    super();
+    this.embed_cls = this.registerModule('embed_cls', new Linear(visionDim, dim, { rng }));
+    this.embed_patch = this.registerModule('embed_patch', new Linear(visionDim, dim, { rng }));
+  }
+}
+
+export interface Gr1BackboneOptions {
+  seed?: number;
+  /** Tokenizer for `text.tokenizer: 'clip'` (e.g. a CLIP BPE loaded from a local folder). */
+  tokenizer?: Tokenizer;
+}
+
+export class Gr1Backbone extends Module implements Backbone {
+  readonly kind = 'gr1';
+  readonly dim: number;
+  readonly history: number;
+  readonly cameras: readonly string[];
+  readonly contextTokens: number;
+  readonly vision: VisionTransformer;
+  readonly resampler: PerceiverResampler;
+  readonly text: TextEncoder;
+  readonly embed_lang: Linear;
+  readonly embed_arm_state: Linear;
+  readonly embed_gripper_state: Linear;
+  readonly embed_state: Linear;
+  readonly camera_embed: ModuleList<CameraEmbedding>;
+  readonly embed_timestep: Embedding;
+  readonly tokenizer: Tokenizer | undefined;
+  private readonly seed: number;
+
+  constructor(
+    readonly config: Gr1Config,
+    opts: Gr1BackboneOptions = {},
+  ) {
+    super();
+    validateGr1Config(config);
+    this.seed = opts.seed ?? 0;
+    const rng = new Rng(this.seed);
+    const d = config.dim;
+    const dv = config.vision.dim;
+    this.dim = d;
+    this.history = config.history;
+    this.cameras = [...config.cameras];
+    this.contextTokens = 2 + config.cameras.length * (config.resampler.numLatents + 1);
+    this.vision = this.registerModule('vision', new VisionTransformer(config.vision, rng.fork()));
+    this.resampler = this.registerModule(
+      'resampler',
+      new PerceiverResampler(dv, config.resampler, rng.fork()),
+    );
+    this.text = this.registerModule('text', new TextEncoder(config.text, rng.fork()));
+    const r = rng.fork();
+    this.embed_lang = this.registerModule('embed_lang', new Linear(config.text.outDim, d, { rng: r }));
+    this.embed_arm_state = this.registerModule('embed_arm_state', new Linear(config.stateDim, d, { rng: r }));
+    this.embed_gripper_state = this.registerModule('embed_gripper_state', new Linear(2, d, { rng: r }));
+    this.embed_state = this.registerModule('embed_state', new Linear(2 * d, d, { rng: r }));
+    this.camera_embed = this.registerModule('camera_embed', new ModuleList<CameraEmbedding>());
+    for (let i = 0; i < config.cameras.length; i++) this.camera_embed.push(new CameraEmbedding(dv, d, r));
+    this.embed_timestep = this.registerModule(
+      'embed_timestep',
+      new Embedding(config.history, d, { rng: r, weightInit: (s, g) => init.normal(s, g, { std: 0.02 }) }),
+    );
+    if (config.text.tokenizer === 'byte') this.tokenizer = new ByteTokenizer(config.text.contextLength);
+    else this.tokenizer = opts.tokenizer;
+    if (config.vision.frozen) this.vision.freeze();
+    if (config.text.frozen) this.text.freeze();
+  }
+
+  frozenByDefault(): tf.Variable[] {
+    return [
+      ...(this.config.vision.frozen ? this.vision.parameters() : []),
+      ...(this.config.text.frozen ? this.text.parameters() : []),
+    ];
+  }
+
+  tokenize(texts: readonly string[]): tf.Tensor2D {
+    if (!this.tokenizer) {
+      throw new Error(
+        "Gr1Backbone: text.tokenizer 'clip' needs a tokenizer (pass options.tokenizer, e.g. a CLIP BPE from a local folder)",
+      );
+    }
+    return tokenizeBatch(this.tokenizer, texts);
+  }
+
+  private checkObs(obs: ObservationTensors): [number, number] {
+    const { history: l, cameras } = this;
+    const [b] = obs.state.shape;
+    const s = this.config.stateDim;
+    const px = this.config.vision.imageSize;
+    const fail = (field: string, want: string, got: readonly number[]) => {
+      throw new Error(`Gr1Backbone.encode: ${field} must be ${want}, got [${got.join(', ')}]`);
+    };
+    if (obs.state.rank !== 3 || obs.state.shape[1] !== l || obs.state.shape[2] !== s) {
+      fail('state', `[B, ${l}, ${s}]`, obs.state.shape);
+    }
+    if (obs.gripperState.rank !== 2 || obs.gripperState.shape[0] !== b || obs.gripperState.shape[1] !== l) {
+      fail('gripperState', `[${b}, ${l}]`, obs.gripperState.shape);
+    }
+    if (obs.historyMask.rank !== 2 || obs.historyMask.shape[0] !== b || obs.historyMask.shape[1] !== l) {
+      fail('historyMask', `[${b}, ${l}]`, obs.historyMask.shape);
+    }
+    const t = this.config.text.contextLength;
+    if (obs.language.rank !== 2 || obs.language.shape[0] !== b || obs.language.shape[1] !== t) {
+      fail('language', `[${b}, ${t}] token ids`, obs.language.shape);
+    }
+    for (const cam of cameras) {
+      const img = obs.images[cam];
+      if (img === undefined) {
+        throw new Error(
+          `Gr1Backbone.encode: missing camera '${cam}' (have: ${Object.keys(obs.images).join(', ') || 'none'})`,
+        );
+      }
+      const ok = img.rank === 5 && img.shape[0] === b && img.shape[1] === l;
+      if (!ok || img.shape[2] !== px || img.shape[3] !== px || img.shape[4] !== 3) {
+        fail(`images.${cam}`, `[${b}, ${l}, ${px}, ${px}, 3]`, img.shape);
+      }
+    }
+    return [b, l];
+  }
+
+  encode(obs: ObservationTensors): Context {
+    const [b, l] = this.checkObs(obs);
+    const d = this.dim;
+    const px = this.config.vision.imageSize;
+    const k = this.config.resampler.numLatents;
+    const tokens = tf.tidy(() => {
+      // E_l: one instruction vector per sample, L2-normalized as GR-1 does with CLIP features.
+      const e = this.text.forward(obs.language); // [B, dt]
+      const unit = tf.div(e, tf.add(tf.norm(e, 'euclidean', -1, true), 1e-6));
+      const lang = tf.tile(tf.reshape(this.embed_lang.forward(unit), [b, 1, 1, d]), [1, l, 1, 1]); // [B, L, 1, d]
+      // E_s: arm Linear ⊕ gripper one-hot Linear → Linear, no nonlinearity.
+      const oneHot = tf.oneHot(tf.cast(obs.gripperState, 'int32'), 2); // [B, L, 2]
+      const arm = this.embed_arm_state.forward(obs.state); // [B, L, d]
+      const grip = this.embed_gripper_state.forward(tf.cast(oneHot, 'float32')); // [B, L, d]
+      const state = tf.reshape(this.embed_state.forward(tf.concat([arm, grip], -1)), [b, l, 1, d]); // [B, L, 1, d]
+      const parts: tf.Tensor[] = [lang, state];
+      // E_v: one shared ViT + resampler; per-camera projections.
+      this.cameras.forEach((cam, i) => {
+        const imgs = tf.reshape(obs.images[cam], [b * l, px, px, 3]); // [B·L, S, S, 3]
+        const { cls, patches } = this.vision.forward(imgs); // [B·L, dv], [B·L, P, dv]
+        const latents = this.resampler.forward(patches); // [B·L, K, dv]
+        const proj = this.camera_embed.at(i);
+        parts.push(tf.reshape(proj.embed_patch.forward(latents), [b, l, k, d])); // [B, L, K, d]
+        parts.push(tf.reshape(proj.embed_cls.forward(cls), [b, l, 1, d])); // [B, L, 1, d]
+      });
+      const c = tf.concat(parts, 2); // [B, L, N, d]
+      const time = tf.reshape(this.embed_timestep.weight, [1, l, 1, d]); // slot t's row, broadcast over tokens
+      return tf.add(c, time);
+    });
+    return { tokens, historyMask: tf.cast(obs.historyMask, 'bool') };
+  }
+
+  createTrunk(opts: TrunkOptions): QueryTrunk {
+    return new Gr1Trunk(this.config, opts.depth, new Rng(opts.seed));
+  }
+
+  createHead(opts: HeadOptions): ReadoutHead {
+    return new Gr1Head({
+      dim: this.dim,
+      hidden: this.config.headHidden,
+      armDim: opts.armDim,
+      activation: this.config.headActivation,
+      zeroInitOutput: opts.zeroInitOutput,
+      rng: new Rng(opts.seed),
+    });
+  }
+}

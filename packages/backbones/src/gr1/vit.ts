@@ -1,0 +1,81 @@
+/**
+ * Vision encoder E_v: a ViT (MAE / DINO layout) over non-overlapping patches. Returns the CLS feature and
+ * the patch tokens after the final norm, as GR-1's `VisionTransformer.forward` does.
+ */
+import { init, Linear, Module, type Rng, Transformer } from '@anchor-refine/nn';
+import * as tf from '@tensorflow/tfjs';
+import type { Gr1VisionConfig } from './config.js';
+
+/** ImageNet statistics GR-1 normalizes with (torchvision Normalize). */
+const MEAN = [0.485, 0.456, 0.406];
+const STD = [0.229, 0.224, 0.225];
+
+export class VisionTransformer extends Module {
+  readonly numPatches: number;
+  /** Linear over flattened (channel, row, col) patches: the same numbers as a conv with stride = kernel. */
+  readonly patch_embed: Linear;
+  readonly cls_token: tf.Variable;
+  readonly pos_embed: tf.Variable;
+  readonly encoder: Transformer;
+
+  constructor(
+    readonly config: Gr1VisionConfig,
+    rng: Rng,
+  ) {
+    super();
+    const { imageSize, patchSize, dim } = config;
+    const grid = imageSize / patchSize;
+    this.numPatches = grid * grid;
+    this.patch_embed = this.registerModule(
+      'patch_embed',
+      new Linear(3 * patchSize * patchSize, dim, { rng }),
+    );
+    this.cls_token = this.registerParameter('cls_token', () =>
+      init.truncatedNormal([1, 1, dim], rng, { std: 0.02 }),
+    );
+    this.pos_embed = this.registerParameter('pos_embed', () =>
+      init.truncatedNormal([1, 1 + this.numPatches, dim], rng, { std: 0.02 }),
+    );
+    this.encoder = this.registerModule(
+      'encoder',
+      new Transformer({
+        dim,
+        heads: config.heads,
+        depth: config.depth,
+        mlpRatio: config.mlpRatio,
+        mode: 'bidirectional',
+        activation: 'gelu',
+        eps: config.eps,
+        fusedQkv: true,
+        init: 'xavier',
+        rng,
+      }),
+    );
+  }
+
+  /** images [N, S, S, 3] float32 in [0, 1] → cls [N, dim], patches [N, P, dim]. */
+  forward(images: tf.Tensor): { cls: tf.Tensor; patches: tf.Tensor } {
+    const { imageSize: s, patchSize: p, dim } = this.config;
+    if (images.rank !== 4 || images.shape[1] !== s || images.shape[2] !== s || images.shape[3] !== 3) {
+      throw new Error(
+        `VisionTransformer: images must be [N, ${s}, ${s}, 3], got [${images.shape.join(', ')}]`,
+      );
+    }
+    return tf.tidy(() => {
+      const n = images.shape[0];
+      const g = s / p;
+      const x = tf.div(tf.sub(images, MEAN), STD); // [N, S, S, 3] normalized
+      const blocks = tf.reshape(x, [n, g, p, g, p, 3]); // [N, gy, py, gx, px, C]
+      const chw = tf.transpose(blocks, [0, 1, 3, 5, 2, 4]); // [N, gy, gx, C, py, px]
+      const flat = tf.reshape(chw, [n, g * g, 3 * p * p]); // [N, P, C·p·p] (conv-weight order)
+      const tokens = this.patch_embed.forward(flat); // [N, P, dim]
+      const cls = tf.tile(this.cls_token, [n, 1, 1]); // [N, 1, dim]
+      const seq = tf.add(tf.concat([cls, tokens], 1), this.pos_embed); // [N, 1+P, dim]
+      const out = this.encoder.forward(seq); // [N, 1+P, dim] after the final norm
+      return {
+        cls: tf.reshape(tf.slice(out, [0, 0, 0], [n, 1, dim]), [n, dim]), // [N, dim]
+        patches: tf.slice(out, [0, 1, 0], [n, this.numPatches, dim]), // [N, P, dim]
+      };
+    });
+  }
+}

@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataLoader } from './loader.js';
+import { type LeRobotDataset, openDataset } from './reader.js';
+import { type SampleBatch, Sampler } from './sampler.js';
+import type { SamplerConfig } from './sampler-config.js';
+import { syntheticImage, tempDir, writeSynthetic } from './test-utils/synthetic.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let ds: LeRobotDataset;
+// Episode lengths 5 and 3; action[j] = ep*100 + f + j/10 (j < 3); action[3] = f ≥ len/2 ? +1 : −1;
+// state = action − 0.5 on j < 3, state[3] = f > len/2 ? +1 : −1.
+beforeAll(async () => {
+  ({ dir, cleanup } = await tempDir());
+  await writeSynthetic(dir, { episodes: [5, 3, 4, 6], size: 8 });
+  ds = await openDataset(dir);
+});
+afterAll(async () => cleanup());
+
+const base: SamplerConfig = {
+  history: 2,
+  horizon: 3,
+  cameras: { 'observation.images.front': 'front', 'observation.images.wrist': 'wrist' },
+  gripper: { stateIndex: 3, actionIndex: 3, convention: 'closed-positive' },
+  normalization: { default: 'identity' },
+  split: { valEpisodes: [1] },
+  seed: 7,
+  batchSize: 4,
+};
+
+const at = (b: SampleBatch, arr: Float32Array | Uint8Array, ...idx: number[]) => {
+  const shape = [b.batchSize, b.history, b.horizon, b.actions.shape[3]].slice(0, idx.length);
+  let o = 0;
+  for (let i = 0; i < idx.length; i++) o = o * shape[i] + idx[i];
+  return arr[o];
+};
+
+describe('Sampler.batch (hand-computed)', () => {
+  it('left-aligned history, action chunks with end padding, gripper {0,1}, images per slot', async () => {
+    const s = new Sampler(ds, base);
+    const b = await s.batch([0, 4]);
+    expect(b.state.shape).toEqual([2, 2, 3]);
+    expect(b.actions.shape).toEqual([2, 2, 3, 4]);
+    expect(b.images.front.shape).toEqual([2, 2, 8, 8, 3]);
+    // sample 0 = frame 0 of episode 0: one real slot, then padding
+    expect(Array.from(b.historyMask)).toEqual([1, 0, 1, 1]);
+    expect(Array.from(b.actionMask.subarray(0, 6))).toEqual([1, 1, 1, 0, 0, 0]);
+    // slot 0 of sample 0: actions of frames 0,1,2: arm [f, f+.1, f+.2], gripper −1 → 0 (len 5: closes at f ≥ 2.5)
+    for (let h = 0; h < 3; h++) {
+      expect(at(b, b.actions.data, 0, 0, h, 0)).toBeCloseTo(h, 5);
+      expect(at(b, b.actions.data, 0, 0, h, 2)).toBeCloseTo(h + 0.2, 5);
+      expect(at(b, b.actions.data, 0, 0, h, 3)).toBe(0);
+    }
+    // sample 1 = frame 4: slot 0 = frame 3, slot 1 = frame 4 (current)
+    expect(Array.from(b.actionMask.subarray(6, 12))).toEqual([1, 1, 0, 1, 0, 0]);
+    expect(at(b, b.actions.data, 1, 0, 0, 0)).toBeCloseTo(3, 5);
+    expect(at(b, b.actions.data, 1, 0, 1, 0)).toBeCloseTo(4, 5);
+    expect(at(b, b.actions.data, 1, 0, 2, 0)).toBeCloseTo(4, 5); // padded with the last real action
+    expect(at(b, b.actions.data, 1, 1, 0, 3)).toBe(1);
+    // state of sample 1 slot 1 (frame 4): [3.5, 3.6, 3.7], gripper state +1 → closed
+    expect(Array.from(b.state.data.subarray(9, 12)).map((v) => Math.round(v * 10) / 10)).toEqual([
+      3.5, 3.6, 3.7,
+    ]);
+    expect(Array.from(b.gripperState)).toEqual([0, 0, 1, 1]); // frame 0: −1; frame 3: 3 > 2.5 → +1
+    // padded slot is all zero
+    expect(b.state.data.subarray(3, 6).every((v) => v === 0)).toBe(true);
+    const per = 8 * 8 * 3;
+    expect(b.images.wrist.data.subarray(per, 2 * per).every((v) => v === 0)).toBe(true);
+    expect(Buffer.from(b.images.wrist.data.subarray(2 * per, 3 * per))).toEqual(
+      Buffer.from(syntheticImage(8, 8, 0, 3, 1)),
+    );
+    expect(Array.from(b.frameIndex)).toEqual([0, 4]);
+    expect(b.tasks).toEqual(['pick the cube', 'pick the cube']);
+  });
+
+  it('normalizes with mean/std from stats and resizes images', async () => {
+    const s = new Sampler(ds, { ...base, normalization: { default: 'mean_std' }, imageSize: [4, 6] });
+    const b = await s.batch([6]);
+    const st = ds.stats.action;
+    // frame 6 = episode 1 frame 1: action[0] = 101
+    expect(b.actions.data[0]).toBeCloseTo((100 - st.mean[0]) / st.std[0], 4); // slot 0 = frame 5 (ep1 f0)
+    expect(b.images.front.shape).toEqual([1, 2, 4, 6, 3]);
+  });
+
+  it('uses the previous gripper command when the state has no gripper channel', async () => {
+    const s = new Sampler(ds, {
+      ...base,
+      history: 1,
+      gripper: { actionIndex: 3, convention: 'closed-positive' },
+    });
+    const b = await s.batch([0, 3, 4]); // ep0: the gripper command is +1 from f=3 (≥ 2.5)
+    expect(b.state.shape).toEqual([3, 1, 4]);
+    expect(Array.from(b.gripperState)).toEqual([0, 0, 1]); // f0: own (−1); f3: f2's (−1); f4: f3's (+1)
+  });
+});
+
+describe('split and epochs', () => {
+  it('splits by episode, deterministically by seed', () => {
+    const cfg = { ...base, split: { valFraction: 0.5 } };
+    const a = new Sampler(ds, cfg).splitEpisodes;
+    const b = new Sampler(ds, cfg).splitEpisodes;
+    expect(a).toEqual(b);
+    expect(a.val).toHaveLength(2);
+    expect([...a.train, ...a.val].sort()).toEqual([0, 1, 2, 3]);
+  });
+
+  it('covers every training frame once per epoch; order depends on epoch and seed', () => {
+    const s = new Sampler(ds, base);
+    const e0 = s.epochBatches('train', 0).flatMap((x) => Array.from(x));
+    const e1 = s.epochBatches('train', 1).flatMap((x) => Array.from(x));
+    const trainFrames = [0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17];
+    expect([...e0].sort((x, y) => x - y)).toEqual(trainFrames);
+    expect([...e1].sort((x, y) => x - y)).toEqual(trainFrames);
+    expect(e0).not.toEqual(e1);
+    expect(new Sampler(ds, base).epochBatches('train', 0).flatMap((x) => Array.from(x))).toEqual(e0);
+    expect(s.epochBatches('val', 0).flatMap((x) => Array.from(x))).toEqual([5, 6, 7]);
+    expect(new Sampler(ds, { ...base, dropLast: true }).epochBatches('train', 0)).toHaveLength(3);
+  });
+});
+
+describe('DataLoader (worker threads)', () => {
+  it('yields the same batches in the same order as the in-thread sampler', async () => {
+    const loader = await DataLoader.create(dir, base, { workers: 2, prefetch: 3 });
+    try {
+      const s = new Sampler(ds, base);
+      const want: SampleBatch[] = [];
+      for await (const b of s.epoch('train', 3)) want.push(b);
+      const got: SampleBatch[] = [];
+      for await (const b of loader.epoch('train', 3)) got.push(b);
+      expect(got.length).toBe(want.length);
+      for (let i = 0; i < want.length; i++) {
+        expect(Array.from(got[i].frameIndex)).toEqual(Array.from(want[i].frameIndex));
+        expect(Buffer.from(got[i].images.front.data).equals(Buffer.from(want[i].images.front.data))).toBe(
+          true,
+        );
+        expect(Array.from(got[i].actions.data)).toEqual(Array.from(want[i].actions.data));
+        expect(Array.from(got[i].state.data)).toEqual(Array.from(want[i].state.data));
+        expect(Array.from(got[i].actionMask)).toEqual(Array.from(want[i].actionMask));
+        expect(got[i].tasks).toEqual(want[i].tasks);
+      }
+    } finally {
+      await loader.close();
+    }
+  });
+
+  it('reports a worker-side error on the awaiting call', async () => {
+    await expect(DataLoader.create(dir, { ...base, history: 0 }, { workers: 1 })).rejects.toThrow(/history/);
+  });
+});

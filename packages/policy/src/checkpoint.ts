@@ -1,0 +1,105 @@
+/**
+ * Checkpoint folders: `config.json`, `model.safetensors`, `stats.json`. `savePolicy` writes a temp folder
+ * beside the target and renames it into place, so a reader sees the old checkpoint or the whole new one.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { loadSafetensors, saveSafetensors, toTensors } from '@anchor-refine/nn';
+import * as tf from '@tensorflow/tfjs';
+import { type PolicyConfig, validatePolicyConfig } from './config.js';
+import { AnchorRefinePolicy } from './policy.js';
+import type { PolicyStats } from './stats.js';
+
+export const CHECKPOINT_FILES = {
+  config: 'config.json',
+  model: 'model.safetensors',
+  stats: 'stats.json',
+} as const;
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes `policy` to the folder `dir` atomically (replacing an existing checkpoint there). */
+export async function savePolicy(
+  policy: AnchorRefinePolicy,
+  dir: string,
+  extra: { metadata?: Record<string, string> } = {},
+): Promise<void> {
+  const parent = dirname(dir);
+  await mkdir(parent, { recursive: true });
+  const tag = `${process.pid}.${randomBytes(4).toString('hex')}`;
+  const tmp = join(parent, `.${basename(dir)}.${tag}.tmp`);
+  await mkdir(tmp);
+  try {
+    await writeFile(join(tmp, CHECKPOINT_FILES.config), `${JSON.stringify(policy.config, null, 2)}\n`);
+    await writeFile(
+      join(tmp, CHECKPOINT_FILES.stats),
+      `${JSON.stringify(policy.normalizationStats, null, 2)}\n`,
+    );
+    await saveSafetensors(join(tmp, CHECKPOINT_FILES.model), policy.stateDict(), {
+      format: 'pt',
+      ...(extra.metadata ?? {}),
+    });
+    let old: string | undefined;
+    if (await exists(dir)) {
+      old = join(parent, `.${basename(dir)}.${tag}.old`);
+      await rename(dir, old);
+    }
+    await rename(tmp, dir);
+    if (old) await rm(old, { recursive: true, force: true });
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function readJson(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new Error(`loadPolicy: cannot read ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new Error(`loadPolicy: ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Reads a checkpoint folder; every file is validated and errors name the file. */
+export async function loadPolicy(dir: string): Promise<AnchorRefinePolicy> {
+  const config = (await readJson(join(dir, CHECKPOINT_FILES.config))) as PolicyConfig;
+  try {
+    validatePolicyConfig(config);
+  } catch (err) {
+    throw new Error(`loadPolicy: ${join(dir, CHECKPOINT_FILES.config)}: ${(err as Error).message}`);
+  }
+  const stats = (await readJson(join(dir, CHECKPOINT_FILES.stats))) as PolicyStats;
+  let policy: AnchorRefinePolicy;
+  try {
+    policy = new AnchorRefinePolicy(config, stats);
+  } catch (err) {
+    throw new Error(`loadPolicy: ${join(dir, CHECKPOINT_FILES.stats)}: ${(err as Error).message}`);
+  }
+  const modelPath = join(dir, CHECKPOINT_FILES.model);
+  let tensors: Map<string, tf.Tensor> | undefined;
+  try {
+    const file = await loadSafetensors(modelPath);
+    tensors = toTensors(file.tensors);
+    policy.loadStateDict(tensors, { strict: true });
+  } catch (err) {
+    policy.dispose();
+    throw new Error(`loadPolicy: ${modelPath}: ${(err as Error).message}`);
+  } finally {
+    if (tensors) tf.dispose([...tensors.values()]);
+  }
+  return policy;
+}

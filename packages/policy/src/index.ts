@@ -1,0 +1,39 @@
+// @anchor-refine/policy — AnchorRefinePolicy: backbone + anchor planner + residual refiner + decision-aware
+// gripper; phases and freezing; ablation variants; inference queue; checkpoints.
+
+export {
+  type ArrayWithShape,
+  type BatchTensors,
+  batchToTensors,
+  disposeBatchTensors,
+  imagesToFloat,
+  type PolicyBatch,
+} from './batch.js';
+export { CHECKPOINT_FILES, loadPolicy, savePolicy } from './checkpoint.js';
+export {
+  type AnchorConfig,
+  type DeepPartial,
+  type ExecutionConfig,
+  type PolicyConfig,
+  policyConfig,
+  type RefineConfig,
+  validatePolicyConfig,
+} from './config.js';
+export {
+  type ActionChunk,
+  AnchorRefinePolicy,
+  type ForwardMetrics,
+  type ForwardResult,
+  type Phase,
+  type PolicyObservation,
+} from './policy.js';
+export { type ChunkPrediction, ChunkQueue, chunkStep, TemporalEnsembler } from './queue.js';
+export {
+  affine,
+  type FeatureStats,
+  identityStats,
+  type NormalizationMode,
+  type PolicyStats,
+  validateStats,
+} from './stats.js';
+export { type TrainStepOptions, type TrainStepResult, trainStep } from './train_step.js';

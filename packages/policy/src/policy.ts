@@ -1,0 +1,377 @@
+/**
+ * AnchorRefinePolicy: a backbone builds the shared context C (Eq. 1); the anchor planner F_anc turns it into
+ * a coarse chunk and gripper logits (Eq. 3); the residual refiner F_ref turns the same C into a residual and
+ * a gripper correction (Eq. 6); composition gives the action (Eq. 2, 11).
+ *
+ *   phase 'anchor'  trains backbone + F_anc on L_anc (Eq. 4)
+ *   phase 'refine'  freezes them and trains F_ref on L_2 = L_ref + λ_g·L_grip (Eq. 5, 7, 10, 12)
+ *
+ * Batches carry a chunk for every history slot (GR-1's dense supervision); inference reads the last real slot.
+ */
+import { AnchorPlanner, anchorLoss } from '@anchor-refine/anchor-planner';
+import { type Backbone, Gr1Backbone } from '@anchor-refine/backbones';
+import { composeResidual, stopGradient } from '@anchor-refine/core-tensors';
+import { composeGripper, gripperLoss } from '@anchor-refine/gripper-refinement';
+import { Module } from '@anchor-refine/nn';
+import { ResidualRefiner, refineLoss } from '@anchor-refine/residual-refiner';
+import * as tf from '@tensorflow/tfjs';
+import {
+  type BatchTensors,
+  batchToTensors,
+  disposeBatchTensors,
+  imagesToFloat,
+  type PolicyBatch,
+} from './batch.js';
+import { type PolicyConfig, validatePolicyConfig } from './config.js';
+import { type ChunkPrediction, ChunkQueue, TemporalEnsembler } from './queue.js';
+import { affine, identityStats, type PolicyStats, validateStats } from './stats.js';
+
+export type Phase = 'anchor' | 'refine';
+
+/** One control step's observation in raw units (what an env or robot gives). */
+export interface PolicyObservation {
+  /** camera → HWC RGB uint8 at the backbone's image size. */
+  images: Record<string, { data: Uint8Array; height: number; width: number }>;
+  /** raw arm state [S] (gripper excluded) */
+  state: Float32Array | number[];
+  /** gripper state, 1 = closed */
+  gripperState: number;
+  task: string;
+}
+
+/** Everything `predictActionChunk` produces, row-major [H, D−1] for arm-shaped fields. */
+export interface ActionChunk extends ChunkPrediction {
+  /** composed arm in raw units (Eq. 2, un-normalized) */
+  arm: Float32Array;
+  /** composed close decision (Eq. 11), 1 = closed */
+  gripper: Uint8Array;
+  /** composed close probability clip(p + δ̂, 0, 1) */
+  gripperProb: Float32Array;
+  /** the anchor arm in raw units */
+  anchorArm: Float32Array;
+  /** the anchor's close probability σ(λ) */
+  anchorGripperProb: Float32Array;
+  /** the refiner's residual ΔÂ in normalized units (zeros when refinement is off) */
+  delta: Float32Array;
+  /** the refiner's gripper correction δ̂ (zeros when off) */
+  gripperDelta: Float32Array;
+}
+
+export type ForwardMetrics = Record<string, tf.Scalar>;
+
+/** A plain object type (not an interface) so tf.tidy can return it. */
+export type ForwardResult = {
+  loss: tf.Scalar;
+  metrics: ForwardMetrics;
+};
+
+export class AnchorRefinePolicy extends Module {
+  readonly backbone: Backbone & Gr1Backbone;
+  readonly anchor: AnchorPlanner;
+  readonly refiner: ResidualRefiner | undefined;
+  readonly horizon: number;
+  readonly armDim: number;
+  readonly stateDim: number;
+  private stats: PolicyStats;
+  private readonly history: PolicyObservation[] = [];
+  private readonly queue: ChunkQueue;
+  private readonly ensembler: TemporalEnsembler | undefined;
+
+  constructor(
+    readonly config: PolicyConfig,
+    stats?: PolicyStats,
+  ) {
+    super();
+    validatePolicyConfig(config);
+    const bb = config.backbone.config;
+    this.horizon = bb.horizon;
+    this.armDim = bb.armDim;
+    this.stateDim = bb.stateDim;
+    this.stats = stats ?? identityStats(bb.stateDim, bb.armDim);
+    validateStats(this.stats, bb.stateDim, bb.armDim);
+    this.backbone = this.registerModule('backbone', new Gr1Backbone(bb, { seed: config.seed }));
+    this.anchor = this.registerModule(
+      'anchor',
+      new AnchorPlanner(this.backbone, {
+        horizon: bb.horizon,
+        armDim: bb.armDim,
+        depth: config.anchor.depth,
+        seed: config.seed + 1000,
+      }),
+    );
+    const r = config.refine;
+    this.refiner = r.enabled
+      ? this.registerModule(
+          'refiner',
+          new ResidualRefiner(this.backbone, {
+            horizon: bb.horizon,
+            armDim: bb.armDim,
+            depth: r.depth,
+            input: r.input,
+            seed: config.seed + 2000,
+          }),
+        )
+      : undefined;
+    this.queue = new ChunkQueue(config.execution.actionsPerChunk);
+    this.ensembler =
+      config.execution.temporalEnsemble === null
+        ? undefined
+        : new TemporalEnsembler(config.execution.temporalEnsemble);
+  }
+
+  get normalizationStats(): PolicyStats {
+    return structuredClone(this.stats);
+  }
+
+  setStats(stats: PolicyStats): void {
+    validateStats(stats, this.stateDim, this.armDim);
+    this.stats = structuredClone(stats);
+  }
+
+  /**
+   * Marks the variables of `phase` trainable and every other one frozen; returns the trainable list
+   * (what an optimizer gets). Pretrained encoders the backbone freezes stay frozen.
+   */
+  setPhase(phase: Phase): tf.Variable[] {
+    this.freeze();
+    const frozen = new Set(this.backbone.frozenByDefault());
+    const open = (m: Module) => {
+      for (const v of m.parameters()) if (!frozen.has(v)) v.trainable = true;
+    };
+    if (phase === 'anchor') {
+      open(this.backbone);
+      open(this.anchor);
+    } else {
+      if (!this.refiner) throw new Error("AnchorRefinePolicy: phase 'refine' needs refine.enabled = true");
+      open(this.refiner);
+      // "w/o detached anchor": the anchor (and the context it reads) keeps training through L_ref.
+      if (!this.config.refine.detachAnchor) {
+        open(this.backbone);
+        open(this.anchor);
+      }
+    }
+    return this.trainableParameters();
+  }
+
+  /** Q_ref ← Q_anc: call once when phase 2 starts from a phase-1 model. */
+  beginRefinePhase(): void {
+    if (!this.refiner)
+      throw new Error('AnchorRefinePolicy.beginRefinePhase: refinement is disabled in the config');
+    this.refiner.initQueriesFrom(this.anchor.queries);
+  }
+
+  /** Training/validation loss of `phase` with scalar metrics (the caller disposes everything returned). */
+  forward(batch: PolicyBatch | BatchTensors, phase: Phase): ForwardResult {
+    const own = !('obs' in batch);
+    const t = own ? this.toTensors(batch as PolicyBatch) : (batch as BatchTensors);
+    try {
+      return tf.tidy(() => {
+        const ctx = this.backbone.encode(t.obs);
+        return phase === 'anchor' ? this.anchorObjective(ctx, t) : this.refineObjective(ctx, t);
+      });
+    } finally {
+      if (own) disposeBatchTensors(t);
+    }
+  }
+
+  toTensors(batch: PolicyBatch): BatchTensors {
+    const { cameras, history } = this.backbone;
+    return batchToTensors(
+      batch,
+      { cameras, history, horizon: this.horizon, stateDim: this.stateDim, armDim: this.armDim },
+      (texts) => this.backbone.tokenize(texts),
+    );
+  }
+
+  private anchorObjective(ctx: ReturnType<Backbone['encode']>, t: BatchTensors): ForwardResult {
+    const a = this.anchor.forward(ctx);
+    const { loss, arm, gripper } = anchorLoss(a.arm, t.arm, a.gripperLogits, t.gripper, {
+      beta: this.config.anchor.beta,
+      reconstruction: this.config.anchor.reconstruction,
+      mask: t.mask,
+    });
+    return {
+      loss,
+      metrics: {
+        loss,
+        arm_loss: arm,
+        gripper_bce: gripper,
+        ...this.errorMetrics(a.arm, a.gripperLogits, undefined, t),
+      },
+    };
+  }
+
+  private refineObjective(ctx: ReturnType<Backbone['encode']>, t: BatchTensors): ForwardResult {
+    const refiner = this.refiner;
+    if (!refiner) throw new Error("AnchorRefinePolicy: phase 'refine' needs refine.enabled = true");
+    const r = this.config.refine;
+    const a = this.anchor.forward(ctx);
+    const anchorIn = r.input === 'explicit-anchor-concat' ? stopGradient(a.arm) : undefined;
+    const f = refiner.forward(ctx, anchorIn);
+    // Flatten slots into the batch: [B, L, H, ·] → [B·L, H, ·] for the per-chunk losses.
+    const [b, l, h, dArm] = a.arm.shape;
+    const flat3 = (x: tf.Tensor) => tf.reshape(x, [b * l, h, dArm]);
+    const flat2 = (x: tf.Tensor) => tf.reshape(x, [b * l, h]);
+    const mask = flat2(t.mask);
+    const lRef = refineLoss(flat3(f.delta), flat3(t.arm), flat3(a.arm), {
+      target: r.target,
+      mask,
+      detachAnchor: r.detachAnchor,
+    });
+    const lGrip = gripperLoss(flat2(f.gripperDelta), flat2(a.gripperLogits), flat2(t.gripper), r.margin, {
+      variant: r.gripper,
+      mask,
+    });
+    const loss = tf.add(lRef, tf.mul(r.lambdaGrip, lGrip)) as tf.Scalar;
+    const composed = r.target === 'direct' ? f.delta : tf.add(a.arm, f.delta);
+    const gd = r.gripper === 'none' ? undefined : f.gripperDelta;
+    return {
+      loss,
+      metrics: {
+        loss,
+        refine_loss: lRef,
+        gripper_loss: lGrip,
+        ...this.errorMetrics(composed, a.gripperLogits, gd, t),
+        ...prefixed('anchor_', this.errorMetrics(a.arm, a.gripperLogits, undefined, t)),
+      },
+    };
+  }
+
+  /** Arm MSE and gripper decision error rate over valid steps (no gradient). */
+  private errorMetrics(
+    arm: tf.Tensor,
+    logits: tf.Tensor,
+    gripDelta: tf.Tensor | undefined,
+    t: BatchTensors,
+  ): ForwardMetrics {
+    const steps = tf.maximum(tf.sum(t.mask), 1);
+    const armMse = tf.div(tf.sum(tf.mul(tf.mean(tf.square(tf.sub(arm, t.arm)), -1), t.mask)), steps);
+    const p = tf.sigmoid(logits);
+    const closed = gripDelta ? tf.greater(tf.add(p, gripDelta), 0.5) : tf.greaterEqual(p, 0.5);
+    const wrong = tf.cast(tf.notEqual(tf.cast(closed, 'float32'), t.gripper), 'float32');
+    const gripErr = tf.div(tf.sum(tf.mul(wrong, t.mask)), steps);
+    return { arm_mse: stopGradient(armMse) as tf.Scalar, gripper_error: stopGradient(gripErr) as tf.Scalar };
+  }
+
+  /**
+   * One chunk from an observation history (oldest first; the last element is the current step; at most
+   * L are used). The anchor and refinement passes read only the context, never each other (except the
+   * 'explicit-anchor-concat' ablation).
+   */
+  predictActionChunk(observations: PolicyObservation | readonly PolicyObservation[]): ActionChunk {
+    const hist = (Array.isArray(observations) ? observations : [observations]).slice(-this.backbone.history);
+    if (hist.length === 0) throw new Error('predictActionChunk: needs at least one observation');
+    const wasTraining = this.training;
+    this.eval();
+    try {
+      const obs = this.observationTensors(hist);
+      const out = tf.tidy(() => {
+        const ctx = this.backbone.encode(obs);
+        const a = this.anchor.forward(ctx);
+        const r = this.config.refine;
+        const f = this.refiner?.forward(ctx, r.input === 'explicit-anchor-concat' ? a.arm : undefined);
+        const slot = hist.length - 1;
+        const h = this.horizon;
+        const d = this.armDim;
+        const pick = (x: tf.Tensor, dims: number[]) =>
+          tf.reshape(tf.slice(x, [0, slot, 0, 0].slice(0, x.rank), [1, 1, ...dims]), dims);
+        const anchorArm = pick(a.arm, [h, d]);
+        const logits = pick(a.gripperLogits, [h]);
+        const delta = f ? pick(f.delta, [h, d]) : tf.zeros([h, d]);
+        const gd = f ? pick(f.gripperDelta, [h]) : tf.zeros([h]);
+        const unnormalize = this.unnormalizeAction();
+        const useGrip = f !== undefined && r.gripper !== 'none';
+        const composed = composeResidual(
+          r.target === 'direct' && f
+            ? { anchor: delta, gripLogit: logits }
+            : { anchor: anchorArm, delta: f ? delta : undefined, gripLogit: logits },
+          { unnormalize },
+        );
+        const grip = composeGripper(logits, useGrip ? gd : undefined);
+        const anchorRaw = composeResidual({ anchor: anchorArm, gripLogit: logits }, { unnormalize });
+        return [composed.arm, grip.closed, grip.prob, anchorRaw.arm, tf.sigmoid(logits), delta, gd];
+      });
+      const [arm, closed, prob, anchorArm, anchorProb, delta, gd] = out.map((x) => x.dataSync());
+      tf.dispose(out);
+      tf.dispose([...Object.values(obs.images), obs.state, obs.gripperState, obs.language, obs.historyMask]);
+      return {
+        arm: arm as Float32Array,
+        gripper: Uint8Array.from(closed),
+        gripperProb: prob as Float32Array,
+        anchorArm: anchorArm as Float32Array,
+        anchorGripperProb: anchorProb as Float32Array,
+        delta: delta as Float32Array,
+        gripperDelta: gd as Float32Array,
+        horizon: this.horizon,
+        armDim: this.armDim,
+      };
+    } finally {
+      this.train(wasTraining);
+    }
+  }
+
+  /** The action for this control step [D] (raw arm units, gripper ∈ {0,1}); keeps its own history. */
+  selectAction(obs: PolicyObservation): Float32Array {
+    this.history.push(obs);
+    if (this.history.length > this.backbone.history) this.history.shift();
+    if (this.ensembler) return this.ensembler.update(this.predictActionChunk(this.history));
+    if (this.queue.needsChunk) this.queue.push(this.predictActionChunk(this.history));
+    return this.queue.pop();
+  }
+
+  /** Clears the observation history, the action queue and the ensembler (call at episode start). */
+  reset(): void {
+    this.history.length = 0;
+    this.queue.reset();
+    this.ensembler?.reset();
+  }
+
+  private unnormalizeAction() {
+    const { shift, scale } = affine(this.stats.action, this.stats.mode, this.armDim, 'action');
+    return { mode: 'mean_std' as const, mean: shift, std: scale };
+  }
+
+  /** Raw observations → normalized, left-aligned [1, L, …] tensors. */
+  private observationTensors(hist: readonly PolicyObservation[]) {
+    const l = this.backbone.history;
+    const s = this.stateDim;
+    const px = this.config.backbone.config.vision.imageSize;
+    const { shift, scale } = affine(this.stats.state, this.stats.mode, s, 'state');
+    const state = new Float32Array(l * s);
+    const grip = new Float32Array(l);
+    const mask = new Uint8Array(l);
+    const images: Record<string, Float32Array> = {};
+    for (const cam of this.backbone.cameras) images[cam] = new Float32Array(l * px * px * 3);
+    hist.forEach((o, j) => {
+      if (o.state.length !== s)
+        throw new Error(`PolicyObservation.state: expected ${s} values, got ${o.state.length}`);
+      for (let i = 0; i < s; i++) state[j * s + i] = (o.state[i] - shift[i]) / scale[i];
+      grip[j] = o.gripperState >= 0.5 ? 1 : 0;
+      mask[j] = 1;
+      for (const cam of this.backbone.cameras) {
+        const img = o.images[cam];
+        if (!img) throw new Error(`PolicyObservation.images: missing camera '${cam}'`);
+        if (img.height !== px || img.width !== px || img.data.length !== px * px * 3) {
+          throw new Error(
+            `PolicyObservation.images.${cam}: expected ${px}×${px}×3 uint8, got ${img.height}×${img.width} (${img.data.length} bytes)`,
+          );
+        }
+        images[cam].set(imagesToFloat(img.data), j * px * px * 3);
+      }
+    });
+    const task = hist[hist.length - 1].task;
+    return {
+      images: Object.fromEntries(
+        Object.entries(images).map(([cam, data]) => [cam, tf.tensor(data, [1, l, px, px, 3], 'float32')]),
+      ),
+      state: tf.tensor3d(state, [1, l, s]),
+      gripperState: tf.tensor2d(grip, [1, l]),
+      language: this.backbone.tokenize([task]),
+      historyMask: tf.tensor2d(mask, [1, l], 'bool'),
+    };
+  }
+}
+
+function prefixed(prefix: string, m: ForwardMetrics): ForwardMetrics {
+  return Object.fromEntries(Object.entries(m).map(([k, v]) => [prefix + k, v]));
+}
