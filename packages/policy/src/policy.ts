@@ -287,7 +287,7 @@ export class AnchorRefinePolicy extends Module {
             : { anchor: anchorArm, delta: f ? delta : undefined, gripLogit: logits },
           { unnormalize },
         );
-        const grip = composeGripper(logits, useGrip ? gd : undefined);
+        const grip = composeGripper(tf.reshape(logits, [1, h]), useGrip ? tf.reshape(gd, [1, h]) : undefined); // [1, H]
         const anchorRaw = composeResidual({ anchor: anchorArm, gripLogit: logits }, { unnormalize });
         return [composed.arm, grip.closed, grip.prob, anchorRaw.arm, tf.sigmoid(logits), delta, gd];
       });

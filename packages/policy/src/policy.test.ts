@@ -1,0 +1,185 @@
+import { AdamW, Rng } from '@anchor-refine/nn';
+import * as tf from '@tensorflow/tfjs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { disposeBatchTensors } from './batch.js';
+import { loadPolicy, savePolicy } from './checkpoint.js';
+import { type DeepPartial, type PolicyConfig, policyConfig } from './config.js';
+import { AnchorRefinePolicy } from './policy.js';
+import { SyntheticReachTask } from './synthetic.js';
+import { trainStep } from './train_step.js';
+
+const task = new SyntheticReachTask({ episodes: 4, imageSize: 32, seed: 5 });
+const batchOf = (seed: number) => task.batch(new Rng(seed), 4, 2, 5, [0, 1, 2, 3]);
+const make = (over: DeepPartial<PolicyConfig> = {}) => new AnchorRefinePolicy(policyConfig('tiny', { seed: 2, ...over }), task.stats);
+
+function snapshot(vars: Array<[string, tf.Variable]>): Map<string, Float32Array> {
+  return new Map(vars.map(([n, v]) => [n, Float32Array.from(v.dataSync() as Float32Array)]));
+}
+
+function optimizerFor(policy: AnchorRefinePolicy, vars: tf.Variable[]): AdamW {
+  return new AdamW(
+    policy.namedParameters().filter(([, v]) => vars.includes(v)),
+    { lr: 1e-2 },
+  );
+}
+
+describe('AnchorRefinePolicy phases', () => {
+  it('L_2 has exactly zero gradient w.r.t. every anchor parameter (sg), nonzero without it', () => {
+    for (const detachAnchor of [true, false]) {
+      const policy = make({ refine: { detachAnchor } });
+      policy.beginRefinePhase();
+      const anchorVars = policy.anchor.parameters();
+      for (const v of anchorVars) v.trainable = true;
+      const t = policy.toTensors(batchOf(1));
+      let maxAbs = Number.NaN;
+      tf.tidy(() => {
+        const { grads } = tf.variableGrads(() => policy.forward(t, 'refine').loss, anchorVars);
+        maxAbs = Math.max(...Object.values(grads).map((g) => tf.max(tf.abs(g)).dataSync()[0]));
+      });
+      if (detachAnchor) expect(maxAbs).toBe(0);
+      else expect(maxAbs).toBeGreaterThan(0);
+      disposeBatchTensors(t);
+      policy.dispose();
+    }
+  });
+
+  it('phase 2 leaves every phase-1 parameter bit-identical; Q_ref starts as Q_anc and diverges', () => {
+    const policy = make();
+    const vars = policy.setPhase('anchor');
+    const opt1 = optimizerFor(policy, vars);
+    trainStep(policy, opt1, batchOf(2), 'anchor');
+    opt1.dispose();
+    policy.beginRefinePhase();
+    expect(Array.from(policy.refiner!.queries.dataSync())).toEqual(Array.from(policy.anchor.queries.dataSync()));
+    const phase1 = policy.namedParameters().filter(([n]) => !n.startsWith('refiner.'));
+    const before = snapshot(phase1);
+    const refineVars = policy.setPhase('refine');
+    expect(refineVars.length).toBe(policy.refiner!.parameters().length);
+    const opt2 = optimizerFor(policy, refineVars);
+    for (let i = 0; i < 3; i++) trainStep(policy, opt2, batchOf(3 + i), 'refine');
+    opt2.dispose();
+    const after = snapshot(phase1);
+    for (const [n, v] of before) expect(after.get(n), n).toEqual(v);
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(policy.refiner!.queries, policy.anchor.queries))).dataSync()[0]);
+    expect(diff).toBeGreaterThan(1e-4);
+    policy.dispose();
+  });
+
+  it('the refinement pass reads only the context: changing the anchor does not change ΔÂ or δ̂', () => {
+    const policy = make();
+    const obs = [task.observation(0, 3), task.observation(0, 4)];
+    const a = policy.predictActionChunk(obs);
+    tf.tidy(() => {
+      for (const v of policy.anchor.parameters()) v.assign(tf.add(v, 0.05));
+    });
+    const b = policy.predictActionChunk(obs);
+    expect(b.delta).toEqual(a.delta);
+    expect(b.gripperDelta).toEqual(a.gripperDelta);
+    expect(b.anchorArm).not.toEqual(a.anchorArm);
+    policy.dispose();
+  });
+
+  it('composes arm = unnormalize(Â^anc + ΔÂ) and the gripper by Eq. 11', () => {
+    const policy = make();
+    const c = policy.predictActionChunk(task.observation(1, 0));
+    const { mean, std } = task.stats.action;
+    for (let k = 0; k < c.horizon; k++) {
+      for (let i = 0; i < 3; i++) {
+        const anchorNorm = (c.anchorArm[k * 3 + i] - mean[i]) / std[i];
+        expect(c.arm[k * 3 + i]).toBeCloseTo((anchorNorm + c.delta[k * 3 + i]) * std[i] + mean[i], 4);
+      }
+      const p = Math.min(1, Math.max(0, c.anchorGripperProb[k] + c.gripperDelta[k]));
+      expect(c.gripperProb[k]).toBeCloseTo(p, 5);
+      expect(c.gripper[k]).toBe(c.anchorGripperProb[k] + c.gripperDelta[k] > 0.5 ? 1 : 0);
+    }
+    policy.dispose();
+  });
+});
+
+describe('ablation variants (spec table)', () => {
+  const variants: Array<[string, DeepPartial<PolicyConfig>]> = [
+    ['w/o gripper refinement', { refine: { gripper: 'none' } }],
+    ['naive gripper MSE', { refine: { gripper: 'naive-mse' } }],
+    ['w/o detached anchor', { refine: { detachAnchor: false } }],
+    ['explicit anchor concatenation', { refine: { input: 'explicit-anchor-concat' } }],
+    ['refine (direct action)', { refine: { target: 'direct' } }],
+  ];
+  for (const [name, over] of variants) {
+    it(`${name}: trains phase 2 and predicts`, () => {
+      const policy = make(over);
+      policy.beginRefinePhase();
+      const vars = policy.setPhase('refine');
+      if (over.refine?.detachAnchor === false) expect(vars.length).toBeGreaterThan(policy.refiner!.parameters().length);
+      const opt = optimizerFor(policy, vars);
+      const r = trainStep(policy, opt, batchOf(7), 'refine');
+      expect(Number.isFinite(r.loss)).toBe(true);
+      if (over.refine?.gripper === 'none') expect(r.metrics.gripper_loss).toBe(0);
+      opt.dispose();
+      const c = policy.predictActionChunk(task.observation(2, 1));
+      if (over.refine?.gripper === 'none') {
+        expect(Array.from(c.gripper)).toEqual(Array.from(c.anchorGripperProb, (p) => (p >= 0.5 ? 1 : 0)));
+      }
+      if (over.refine?.target === 'direct') {
+        const { mean, std } = task.stats.action;
+        expect(c.arm[0]).toBeCloseTo(c.delta[0] * std[0] + mean[0], 4);
+      }
+      policy.dispose();
+    });
+  }
+
+  it('phase 1 only, deeper anchor: no refiner, phase refine refused', () => {
+    const policy = make({ anchor: { depth: 3 }, refine: { enabled: false } });
+    expect(policy.refiner).toBeUndefined();
+    expect(policy.anchor.trunk.namedParameters().filter(([n]) => n.endsWith('ln_1.weight')).length).toBe(3);
+    expect(() => policy.setPhase('refine')).toThrow(/refine.enabled/);
+    const c = policy.predictActionChunk(task.observation(0, 0));
+    expect(c.arm).toEqual(c.anchorArm);
+    policy.dispose();
+  });
+
+  it('rejects bad configs naming the field', () => {
+    expect(() => policyConfig('tiny', { refine: { gripper: 'bce' as never } })).toThrow(/refine.gripper/);
+    expect(() => policyConfig('tiny', { refine: { margin: 0.7 } })).toThrow(/refine.margin/);
+    expect(() => policyConfig('tiny', { execution: { actionsPerChunk: 9 } })).toThrow(/actionsPerChunk/);
+  });
+});
+
+describe('inference loop and checkpoints', () => {
+  it('selectAction predicts a new chunk every actionsPerChunk steps and reset clears it', () => {
+    const policy = make({ execution: { actionsPerChunk: 2 } });
+    let calls = 0;
+    const orig = policy.predictActionChunk.bind(policy);
+    policy.predictActionChunk = (o) => {
+      calls++;
+      return orig(o);
+    };
+    for (let t = 0; t < 5; t++) expect(policy.selectAction(task.observation(0, t)).length).toBe(4);
+    expect(calls).toBe(3);
+    policy.reset();
+    policy.selectAction(task.observation(1, 0));
+    expect(calls).toBe(4);
+    policy.dispose();
+  });
+
+  it('save → load reproduces predictions; a corrupt file is refused naming it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'policy-'));
+    const policy = make({ refine: { input: 'explicit-anchor-concat' } });
+    const ckpt = join(dir, 'ckpt');
+    await savePolicy(policy, ckpt);
+    await savePolicy(policy, ckpt); // replacing an existing checkpoint
+    const loaded = await loadPolicy(ckpt);
+    const obs = task.observation(3, 2);
+    expect(loaded.predictActionChunk(obs).arm).toEqual(policy.predictActionChunk(obs).arm);
+    expect(loaded.config).toEqual(policy.config);
+    loaded.dispose();
+    await writeFile(join(ckpt, 'model.safetensors'), 'garbage');
+    await expect(loadPolicy(ckpt)).rejects.toThrow(/model\.safetensors/);
+    await writeFile(join(ckpt, 'config.json'), '{"backbone": {"type": "gr2"}}');
+    await expect(loadPolicy(ckpt)).rejects.toThrow(/config\.json.*backbone\.type/);
+    policy.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+});

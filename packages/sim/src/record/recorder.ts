@@ -1,0 +1,127 @@
+import { DatasetWriter } from '@anchor-refine/datasets';
+import { Env } from '../env/env.js';
+import type { EnvOptionsInput } from '../env/options.js';
+import { TASK_IDS, type TaskId } from '../env/types.js';
+import { type ExpertOptions, runExpert } from '../expert/run.js';
+import { STATE_NAMES } from '../scene/arm.js';
+
+export interface RecordConfig {
+  /** Dataset root (must not exist or be empty; the writer decides). */
+  root: string;
+  tasks: TaskId[];
+  episodesPerTask: number;
+  /** First seed (demos default to 0..; evaluation defaults to 1,000,000.. so they never overlap). */
+  seedOffset?: number;
+  expert?: Partial<Pick<ExpertOptions, 'aimNoise' | 'actionNoise'>>;
+  /** Env options; the action space is forced to `joint` (the dataset's `action` is 6 joint targets). */
+  env?: EnvOptionsInput;
+  /** Keep only successful demos (default true); failed attempts are discarded and the next seed is tried. */
+  onlySuccessful?: boolean;
+  /** Give up on a task after this many failed seeds in a row (default 20). */
+  maxConsecutiveFailures?: number;
+  onEpisode?: (info: { task: TaskId; seed: number; success: boolean; kept: number; total: number }) => void;
+}
+
+export interface RecordSummary {
+  episodes: number;
+  frames: number;
+  discarded: number;
+  perTask: Record<string, number>;
+}
+
+/** LeRobot feature schema of the recorded datasets (keys used by the training pipeline). */
+export function simFeatures(height: number, width: number) {
+  const image = {
+    dtype: 'image' as const,
+    shape: [height, width, 3],
+    names: ['height', 'width', 'channels'],
+  };
+  return {
+    'observation.images.front': image,
+    'observation.images.wrist': { ...image },
+    'observation.state': { dtype: 'float32' as const, shape: [6], names: [...STATE_NAMES] },
+    'observation.ee_pose': {
+      dtype: 'float32' as const,
+      shape: [7],
+      names: ['x', 'y', 'z', 'qw', 'qx', 'qy', 'qz'],
+    },
+    action: { dtype: 'float32' as const, shape: [6], names: [...STATE_NAMES] },
+  };
+}
+
+/**
+ * Records scripted-expert episodes into a LeRobot v3.0 dataset through @anchor-refine/datasets: one
+ * frame per 10 Hz step (the observation the action was chosen on + that action), the task string as
+ * the episode's task; the writer computes meta/stats.json at finalize().
+ */
+export async function recordExpertDataset(config: RecordConfig): Promise<RecordSummary> {
+  if (!Array.isArray(config.tasks) || config.tasks.length === 0)
+    throw new Error('record: tasks must be a non-empty list');
+  for (const t of config.tasks)
+    if (!TASK_IDS.includes(t))
+      throw new Error(`record: unknown task id "${t}" (expected ${TASK_IDS.join(', ')})`);
+  if (!Number.isInteger(config.episodesPerTask) || config.episodesPerTask < 1)
+    throw new Error(`record: episodesPerTask must be a positive integer, got ${config.episodesPerTask}`);
+  const envOptions: EnvOptionsInput = { ...(config.env ?? {}), actionSpace: 'joint', render: true };
+  const onlySuccessful = config.onlySuccessful ?? true;
+  const maxFails = config.maxConsecutiveFailures ?? 20;
+  const first = await Env.create(config.tasks[0], envOptions);
+  const { imageHeight: H, imageWidth: W, controlHz } = first.options;
+  first.close();
+  const writer = await DatasetWriter.create(config.root, {
+    fps: controlHz,
+    features: simFeatures(H, W),
+    robotType: 'so101_sim',
+    version: 'v3.0',
+    imageStorage: 'parquet',
+  });
+  const summary: RecordSummary = { episodes: 0, frames: 0, discarded: 0, perTask: {} };
+  let seed = config.seedOffset ?? 0;
+  for (const task of config.tasks) {
+    const env = await Env.create(task, envOptions);
+    let kept = 0;
+    let fails = 0;
+    try {
+      while (kept < config.episodesPerTask) {
+        let frames = 0;
+        const r = runExpert(env, seed, {
+          aimNoise: config.expert?.aimNoise ?? 0,
+          actionNoise: config.expert?.actionNoise ?? 0,
+          onStep: (obs, action) => {
+            writer.addFrame(
+              {
+                'observation.images.front': obs.images.front.data,
+                'observation.images.wrist': obs.images.wrist.data,
+                'observation.state': obs.jointState,
+                'observation.ee_pose': obs.eePose,
+                action,
+              },
+              obs.task,
+            );
+            frames++;
+          },
+        });
+        if (r.success || !onlySuccessful) {
+          await writer.saveEpisode();
+          kept++;
+          fails = 0;
+          summary.episodes++;
+          summary.frames += frames;
+        } else {
+          writer.clearEpisode();
+          summary.discarded++;
+          fails++;
+          if (fails >= maxFails)
+            throw new Error(`record: ${task} failed ${fails} seeds in a row (last seed ${seed})`);
+        }
+        config.onEpisode?.({ task, seed, success: r.success, kept, total: config.episodesPerTask });
+        seed++;
+      }
+    } finally {
+      env.close();
+    }
+    summary.perTask[task] = kept;
+  }
+  await writer.finalize();
+  return summary;
+}
