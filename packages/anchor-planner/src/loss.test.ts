@@ -9,7 +9,11 @@ describe('smoothL1', () => {
   });
 
   it('has gradient x (inside) and sign(x) (outside)', () => {
-    const v = tf.tidy(() => tf.grad((x: tf.Tensor) => tf.sum(smoothL1(x)))(tf.tensor1d([0.5, -2, 3])).dataSync());
+    const v = tf.tidy(() =>
+      tf
+        .grad((x: tf.Tensor) => tf.sum(smoothL1(x)))(tf.tensor1d([0.5, -2, 3]))
+        .dataSync(),
+    );
     expect(Array.from(v)).toEqual([0.5, -1, 1]);
   });
 });
@@ -17,7 +21,9 @@ describe('smoothL1', () => {
 describe('bceWithLogits', () => {
   it('matches −y·log σ(x) − (1−y)·log(1−σ(x))', () => {
     // x = 0: log 2 for either label; x = 2, y = 1: log(1 + e^−2) = 0.126928; x = −3, y = 1: 3 + log(1 + e^−3) = 3.048587
-    const v = Array.from(tf.tidy(() => bceWithLogits(tf.tensor1d([0, 0, 2, -3]), tf.tensor1d([0, 1, 1, 1])).dataSync()));
+    const v = Array.from(
+      tf.tidy(() => bceWithLogits(tf.tensor1d([0, 0, 2, -3]), tf.tensor1d([0, 1, 1, 1])).dataSync()),
+    );
     expect(v[0]).toBeCloseTo(Math.LN2, 6);
     expect(v[1]).toBeCloseTo(Math.LN2, 6);
     expect(v[2]).toBeCloseTo(0.126928, 5);

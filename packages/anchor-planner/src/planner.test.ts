@@ -9,7 +9,10 @@ describe('AnchorPlanner (Eq. 3)', () => {
     const bb = new Gr1Backbone(cfg);
     const planner = new AnchorPlanner(bb, { horizon: 5, armDim: 3, depth: 1 });
     tf.tidy(() => {
-      const ctx = { tokens: tf.randomNormal([2, 2, 8, cfg.dim]), historyMask: tf.tensor2d([1, 1, 1, 0], [2, 2], 'bool') };
+      const ctx = {
+        tokens: tf.randomNormal([2, 2, 8, cfg.dim]),
+        historyMask: tf.tensor2d([1, 1, 1, 0], [2, 2], 'bool'),
+      };
       const out = planner.forward(ctx);
       expect(out.arm.shape).toEqual([2, 2, 5, 3]);
       expect(out.gripperLogits.shape).toEqual([2, 2, 5]);

@@ -36,4 +36,5 @@ export {
   type PolicyStats,
   validateStats,
 } from './stats.js';
+export { SyntheticReachTask, type SyntheticTaskOptions } from './synthetic.js';
 export { type TrainStepOptions, type TrainStepResult, trainStep } from './train_step.js';

@@ -1,8 +1,8 @@
-import { AdamW, Rng } from '@anchor-refine/nn';
-import * as tf from '@tensorflow/tfjs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AdamW, Rng } from '@anchor-refine/nn';
+import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { disposeBatchTensors } from './batch.js';
 import { loadPolicy, savePolicy } from './checkpoint.js';
@@ -13,7 +13,15 @@ import { trainStep } from './train_step.js';
 
 const task = new SyntheticReachTask({ episodes: 4, imageSize: 32, seed: 5 });
 const batchOf = (seed: number) => task.batch(new Rng(seed), 4, 2, 5, [0, 1, 2, 3]);
-const make = (over: DeepPartial<PolicyConfig> = {}) => new AnchorRefinePolicy(policyConfig('tiny', { seed: 2, ...over }), task.stats);
+const make = (over: DeepPartial<PolicyConfig> = {}) =>
+  new AnchorRefinePolicy(
+    policyConfig('tiny', {
+      seed: 2,
+      backbone: { config: { stateDim: 6 } },
+      ...over,
+    } as DeepPartial<PolicyConfig>),
+    task.stats,
+  );
 
 function snapshot(vars: Array<[string, tf.Variable]>): Map<string, Float32Array> {
   return new Map(vars.map(([n, v]) => [n, Float32Array.from(v.dataSync() as Float32Array)]));
@@ -53,7 +61,9 @@ describe('AnchorRefinePolicy phases', () => {
     trainStep(policy, opt1, batchOf(2), 'anchor');
     opt1.dispose();
     policy.beginRefinePhase();
-    expect(Array.from(policy.refiner!.queries.dataSync())).toEqual(Array.from(policy.anchor.queries.dataSync()));
+    expect(Array.from(policy.refiner!.queries.dataSync())).toEqual(
+      Array.from(policy.anchor.queries.dataSync()),
+    );
     const phase1 = policy.namedParameters().filter(([n]) => !n.startsWith('refiner.'));
     const before = snapshot(phase1);
     const refineVars = policy.setPhase('refine');
@@ -63,7 +73,9 @@ describe('AnchorRefinePolicy phases', () => {
     opt2.dispose();
     const after = snapshot(phase1);
     for (const [n, v] of before) expect(after.get(n), n).toEqual(v);
-    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(policy.refiner!.queries, policy.anchor.queries))).dataSync()[0]);
+    const diff = tf.tidy(
+      () => tf.max(tf.abs(tf.sub(policy.refiner!.queries, policy.anchor.queries))).dataSync()[0],
+    );
     expect(diff).toBeGreaterThan(1e-4);
     policy.dispose();
   });
@@ -112,7 +124,8 @@ describe('ablation variants (spec table)', () => {
       const policy = make(over);
       policy.beginRefinePhase();
       const vars = policy.setPhase('refine');
-      if (over.refine?.detachAnchor === false) expect(vars.length).toBeGreaterThan(policy.refiner!.parameters().length);
+      if (over.refine?.detachAnchor === false)
+        expect(vars.length).toBeGreaterThan(policy.refiner!.parameters().length);
       const opt = optimizerFor(policy, vars);
       const r = trainStep(policy, opt, batchOf(7), 'refine');
       expect(Number.isFinite(r.loss)).toBe(true);

@@ -5,7 +5,7 @@
  *
  *   front camera: goal blob (red, xy) and gripper blob (green, xy); blue = goal height
  *   wrist camera: the goal relative to the gripper, centred
- *   state: gripper position p ∈ R^3; action (velocity): a = clip(2.5·(g − p), ±2) + c(p),
+ *   state: gripper position p ∈ R^3 and (by default) the goal offset g − p; action (velocity): a = clip(2.5·(g − p), ±2) + c(p),
  *   c(p) = 0.3·sin(3·p_x)·(1, −1, 0.5); p ← p + 0.1·a
  *   gripper label: 1 from the first step where |g − p| < 0.25, and after
  */
@@ -21,6 +21,11 @@ export interface SyntheticTaskOptions {
   imageSize: number;
   cameras?: readonly string[];
   seed?: number;
+  /**
+   * true (default): the state is [p, g − p] (6 values), the goal offset a goal-conditioned controller
+   * would read; false: [p] only, so the goal must come from the cameras (slower to learn).
+   */
+  goalInState?: boolean;
 }
 
 interface Episode {
@@ -46,11 +51,13 @@ export class SyntheticReachTask {
   readonly imageSize: number;
   readonly cameras: readonly string[];
   readonly stats: PolicyStats;
+  readonly stateDim: number;
 
   constructor(opts: SyntheticTaskOptions) {
     this.length = opts.length ?? 24;
     this.imageSize = opts.imageSize;
     this.cameras = opts.cameras ?? ['front', 'wrist'];
+    this.stateDim = (opts.goalInState ?? true) ? 6 : 3;
     const rng = new Rng(opts.seed ?? 0);
     for (let e = 0; e < opts.episodes; e++) {
       const goal = Float32Array.from({ length: 3 }, () => rng.uniform() * 1.6 - 0.8);
@@ -77,16 +84,19 @@ export class SyntheticReachTask {
   }
 
   private computeStats(): PolicyStats {
-    const moments = (rows: Float32Array[]) => {
-      const mean = [0, 0, 0];
-      const sq = [0, 0, 0];
-      for (const r of rows) for (let i = 0; i < 3; i++) mean[i] += r[i];
-      for (let i = 0; i < 3; i++) mean[i] /= rows.length;
-      for (const r of rows) for (let i = 0; i < 3; i++) sq[i] += (r[i] - mean[i]) ** 2;
+    const moments = (rows: ArrayLike<number>[]) => {
+      const n = rows[0].length;
+      const mean = new Array<number>(n).fill(0);
+      const sq = new Array<number>(n).fill(0);
+      for (const r of rows) for (let i = 0; i < n; i++) mean[i] += r[i];
+      for (let i = 0; i < n; i++) mean[i] /= rows.length;
+      for (const r of rows) for (let i = 0; i < n; i++) sq[i] += (r[i] - mean[i]) ** 2;
       return { mean, std: sq.map((s) => Math.sqrt(s / rows.length)) };
     };
     const acts = this.episodes.flatMap((e) => e.actions);
-    const states = this.episodes.flatMap((e) => e.pos.slice(0, this.length));
+    const states = this.episodes.flatMap((_, e) =>
+      Array.from({ length: this.length }, (_, t) => this.state(e, t)),
+    );
     return { mode: 'mean_std', state: moments(states), action: moments(acts) };
   }
 
@@ -126,13 +136,20 @@ export class SyntheticReachTask {
     return img;
   }
 
+  /** Raw state at step t: [p] or [p, g − p]. */
+  state(e: number, t: number): number[] {
+    const { pos, goal } = this.episodes[e];
+    const p = Array.from(pos[t]);
+    return this.stateDim === 6 ? [...p, goal[0] - p[0], goal[1] - p[1], goal[2] - p[2]] : p;
+  }
+
   observation(e: number, t: number): PolicyObservation {
     const s = this.imageSize;
     return {
       images: Object.fromEntries(
         this.cameras.map((c) => [c, { data: this.render(e, t, c), height: s, width: s }]),
       ),
-      state: Array.from(this.episodes[e].pos[t]),
+      state: this.state(e, t),
       gripperState: t > 0 ? this.episodes[e].gripper[t - 1] : 0,
       task: TASK,
     };
@@ -168,7 +185,8 @@ export class SyntheticReachTask {
     const s = this.imageSize;
     const { state: ss, action: as } = this.stats;
     const img = Object.fromEntries(this.cameras.map((c) => [c, new Uint8Array(size * history * s * s * 3)]));
-    const state = new Float32Array(size * history * 3);
+    const sd = this.stateDim;
+    const state = new Float32Array(size * history * sd);
     const gripperState = new Float32Array(size * history);
     const historyMask = new Uint8Array(size * history);
     const actions = new Float32Array(size * history * horizon * 4);
@@ -183,7 +201,7 @@ export class SyntheticReachTask {
         historyMask[slot] = 1;
         const o = this.observation(e, f);
         for (const c of this.cameras) img[c].set(o.images[c].data, slot * s * s * 3);
-        for (let i = 0; i < 3; i++) state[slot * 3 + i] = ((o.state[i] as number) - ss.mean[i]) / ss.std[i];
+        for (let i = 0; i < sd; i++) state[slot * sd + i] = ((o.state[i] as number) - ss.mean[i]) / ss.std[i];
         gripperState[slot] = o.gripperState;
         const ch = this.chunk(e, f, horizon);
         for (let k = 0; k < ch.valid; k++) {
@@ -201,7 +219,7 @@ export class SyntheticReachTask {
           { data: img[c], shape: [size, history, s, s, 3] as [number, number, number, number, number] },
         ]),
       ),
-      state: { data: state, shape: [size, history, 3] },
+      state: { data: state, shape: [size, history, sd] },
       gripperState,
       historyMask,
       actions: { data: actions, shape: [size, history, horizon, 4] },

@@ -1,0 +1,44 @@
+// @anchor-refine/deploy — policy server (openpi websocket, X-VLA HTTP /act, /healthz) and the robot runtime.
+
+export {
+  type InferResult,
+  PolicyBusyError,
+  PolicyClient,
+  type PolicyClientOptions,
+} from './policy/policy-client.js';
+export type { InitPreset, PolicyInfo, PolicySource } from './policy/protocol.js';
+export { parseJsonNumpy, toJsonNumpy } from './protocol/json-numpy.js';
+export { packNumpy, unpackNumpy } from './protocol/msgpack-numpy.js';
+export { type NdArray, ndarray, ProtocolError, toFloat32 } from './protocol/ndarray.js';
+export { type CameraConfig, FfmpegCamera } from './robot/camera.js';
+export { FeetechBus, type FeetechBusOptions, FeetechError } from './robot/feetech/bus.js';
+export { STS, STS3215_MODEL } from './robot/feetech/control-table.js';
+export { BROADCAST_ID, INSTR, instructionPacket, parsePacket } from './robot/feetech/packet.js';
+export { SimulatedServoBus } from './robot/feetech/sim-bus.js';
+export { type ByteTransport, openSerialTransport } from './robot/feetech/transport.js';
+export type { Robot, RobotImage, RobotState } from './robot/robot.js';
+export { SimRobot, type SimRobotOptions } from './robot/sim-robot.js';
+export { type CalibrateIo, calibrateSo101 } from './robot/so101/calibrate.js';
+export {
+  type Calibration,
+  calibrationPath,
+  type JointUnits,
+  loadCalibration,
+  type MotorCalibration,
+  SO101_MOTORS,
+  saveCalibration,
+  ticksToUnits,
+  unitsToTicks,
+} from './robot/so101/calibration.js';
+export { So101Follower, type So101Options } from './robot/so101/so101.js';
+export {
+  type ChunkSource,
+  ControlLoop,
+  type ControlLoopConfig,
+  type LoopStats,
+} from './runtime/control-loop.js';
+export { applySafety, type SafetyConfig } from './runtime/safety.js';
+export { EnsembleSchedule, QueueSchedule } from './runtime/schedule.js';
+export { DEFAULT_SERVER_CONFIG, resolveServerConfig, type ServerConfig } from './server/config.js';
+export { type ClientMapping, openpiDefaults, xvlaDefaults } from './server/mapping.js';
+export { type PolicyServer, startServer } from './server/server.js';

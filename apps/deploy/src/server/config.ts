@@ -1,0 +1,45 @@
+/** Server configuration, validated; every error names its field. */
+
+import type { ClientMapping } from './mapping.js';
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  /** Largest websocket message / HTTP body accepted (bytes). */
+  maxMessageBytes: number;
+  /** Messages one websocket connection may have waiting before new ones are refused. */
+  maxPipelined: number;
+  /**
+   * openpi closes the connection (code 1011) after sending the error text; we keep it open by default
+   * so one bad message does not end a session. true = openpi's behaviour.
+   */
+  closeOnError: boolean;
+  /** Key-map overrides for each surface (see mapping.ts for defaults). */
+  openpi?: Partial<ClientMapping>;
+  xvla?: Partial<ClientMapping>;
+  /** Extra fields for the metadata frame sent on websocket connect. */
+  metadata?: Record<string, unknown>;
+}
+
+export const DEFAULT_SERVER_CONFIG: ServerConfig = {
+  host: '0.0.0.0',
+  port: 8000,
+  maxMessageBytes: 64 * 1024 * 1024,
+  maxPipelined: 8,
+  closeOnError: false,
+};
+
+export function resolveServerConfig(input: Partial<ServerConfig> = {}): ServerConfig {
+  const c: ServerConfig = { ...DEFAULT_SERVER_CONFIG, ...input };
+  const bad = (f: string, msg: string, v: unknown) =>
+    new Error(`server config: ${f} ${msg}, got ${JSON.stringify(v)}`);
+  if (typeof c.host !== 'string' || c.host === '') throw bad('host', 'must be a non-empty string', c.host);
+  if (!Number.isInteger(c.port) || c.port < 0 || c.port > 65535)
+    throw bad('port', 'must be an integer in [0, 65535]', c.port);
+  if (!Number.isInteger(c.maxMessageBytes) || c.maxMessageBytes < 1024)
+    throw bad('maxMessageBytes', 'must be an integer ≥ 1024', c.maxMessageBytes);
+  if (!Number.isInteger(c.maxPipelined) || c.maxPipelined < 1)
+    throw bad('maxPipelined', 'must be a positive integer', c.maxPipelined);
+  if (typeof c.closeOnError !== 'boolean') throw bad('closeOnError', 'must be a boolean', c.closeOnError);
+  return c;
+}

@@ -1,0 +1,240 @@
+/**
+ * One port, three surfaces:
+ * - the openpi websocket protocol (any path): a msgpack metadata frame on connect, then request/response
+ *   msgpack-numpy frames; `actions` [H, D] float32 plus `policy_timing` / `server_timing`;
+ * - X-VLA's `POST /act` (JSON with json-numpy arrays) → `{"action": [[…], …]}`;
+ * - `GET /healthz` → `200 OK`.
+ *
+ * The policy runs in a worker thread (`PolicyClient`); this thread only parses, validates and queues, so
+ * the event loop never blocks on a model. A malformed message gets an error reply (websocket: a text
+ * frame, as openpi's client expects; HTTP: 400 `{"error"}`) and the server keeps serving.
+ */
+
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { PolicyObservation } from '@anchor-refine/policy';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import type { InferResult, PolicyClient } from '../policy/policy-client.js';
+import { PolicyBusyError } from '../policy/policy-client.js';
+import { parseJsonNumpy } from '../protocol/json-numpy.js';
+import { packNumpy, unpackNumpy } from '../protocol/msgpack-numpy.js';
+import { isNdArray, type NdArray, ndarray, ProtocolError } from '../protocol/ndarray.js';
+import { resolveServerConfig, type ServerConfig } from './config.js';
+import {
+  type ClientMapping,
+  chunkToActions,
+  openpiDefaults,
+  resolveMapping,
+  xvlaDefaults,
+} from './mapping.js';
+import { toObservation } from './observation.js';
+
+export interface PolicyServer {
+  readonly port: number;
+  readonly config: ServerConfig;
+  readonly mappings: { openpi: ClientMapping; xvla: ClientMapping };
+  /** Counters for monitoring and tests. */
+  readonly stats: { requests: number; errors: number; connections: number };
+  close(): Promise<void>;
+}
+
+const asNd = (v: unknown, field: string): NdArray => {
+  if (!isNdArray(v))
+    throw new ProtocolError(field, 'must be a numpy array (msgpack-numpy map with __ndarray__)');
+  return v;
+};
+
+function errorText(err: unknown): string {
+  if (err instanceof ProtocolError) return `bad request: ${err.message}`;
+  if (err instanceof PolicyBusyError) return `busy: ${err.message}`;
+  return `server error: ${(err as Error).message ?? String(err)}`;
+}
+
+export async function startServer(
+  policy: PolicyClient,
+  input: Partial<ServerConfig> = {},
+): Promise<PolicyServer> {
+  const config = resolveServerConfig(input);
+  const info = policy.info;
+  const mappings = {
+    openpi: resolveMapping(openpiDefaults(info), config.openpi, info, 'openpi'),
+    xvla: resolveMapping(xvlaDefaults(info), config.xvla, info, 'xvla'),
+  };
+  const stats = { requests: 0, errors: 0, connections: 0 };
+  const metadata = packNumpy({ ...info, server: 'anchor-refine-deploy', ...(config.metadata ?? {}) });
+
+  const http = createServer((req, res) => {
+    void handleHttp(req, res);
+  });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: config.maxMessageBytes,
+    perMessageDeflate: false,
+  });
+
+  http.on('upgrade', (req, socket, head) => {
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws));
+  });
+
+  function onConnection(ws: WebSocket): void {
+    stats.connections++;
+    const history: PolicyObservation[] = [];
+    let lastTask: string | null = null;
+    let prevTotalMs = 0;
+    let waiting = 0;
+    let chain: Promise<void> = Promise.resolve();
+    ws.on('error', () => ws.terminate());
+    ws.on('close', () => {
+      stats.connections--;
+    });
+    ws.send(metadata);
+
+    const fail = (err: unknown) => {
+      stats.errors++;
+      if (ws.readyState !== ws.OPEN) return;
+      ws.send(errorText(err));
+      if (config.closeOnError) ws.close(1011, 'error');
+    };
+
+    const handle = async (data: RawData, isBinary: boolean, t0: number) => {
+      stats.requests++;
+      try {
+        if (!isBinary)
+          throw new ProtocolError('frame', 'send observations as binary msgpack frames, not text');
+        const bytes = Array.isArray(data)
+          ? Buffer.concat(data)
+          : Buffer.isBuffer(data)
+            ? data
+            : Buffer.from(data);
+        const msg = unpackNumpy(bytes);
+        if (typeof msg !== 'object' || msg === null || Array.isArray(msg) || isNdArray(msg))
+          throw new ProtocolError('message', 'must be a msgpack map of observation fields');
+        const obs = toObservation(msg as Record<string, unknown>, mappings.openpi, info, asNd);
+        // Per-connection history (the policy conditions on `history` frames); a new prompt starts afresh.
+        if (obs.task !== lastTask) history.length = 0;
+        lastTask = obs.task;
+        history.push(obs);
+        if (history.length > info.history) history.shift();
+        const r: InferResult = await policy.infer([...history]);
+        const actions = chunkToActions(mappings.openpi, r.chunk);
+        const reply = packNumpy({
+          actions: ndarray(actions, [r.chunk.horizon, r.chunk.armDim + 1]),
+          policy_timing: { infer_ms: r.inferMs },
+          server_timing: { infer_ms: r.totalMs, prev_total_ms: prevTotalMs },
+        });
+        if (ws.readyState === ws.OPEN) ws.send(reply);
+        prevTotalMs = performance.now() - t0;
+      } catch (err) {
+        fail(err);
+      }
+    };
+
+    ws.on('message', (data, isBinary) => {
+      const t0 = performance.now();
+      if (waiting >= config.maxPipelined) {
+        stats.requests++;
+        fail(
+          new ProtocolError(
+            'connection',
+            `more than ${config.maxPipelined} requests in flight; wait for replies`,
+          ),
+        );
+        return;
+      }
+      waiting++;
+      // Strict request/response order per connection, as openpi's client expects.
+      chain = chain
+        .then(() => handle(data, isBinary, t0))
+        .finally(() => {
+          waiting--;
+        });
+    });
+  }
+
+  function sendJson(res: ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  function readBody(req: IncomingMessage): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const parts: Buffer[] = [];
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > config.maxMessageBytes) {
+          reject(new ProtocolError('body', `larger than ${config.maxMessageBytes} bytes`));
+          req.destroy();
+          return;
+        }
+        parts.push(c);
+      });
+      req.on('end', () => resolve(Buffer.concat(parts)));
+      req.on('error', reject);
+    });
+  }
+
+  async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('OK\n');
+      return;
+    }
+    if (path !== '/act') {
+      sendJson(res, 404, {
+        error: `no route ${req.method} ${path}; use POST /act, GET /healthz or a websocket`,
+      });
+      return;
+    }
+    if (req.method !== 'POST') {
+      sendJson(res, 405, { error: '/act accepts POST only' });
+      return;
+    }
+    stats.requests++;
+    try {
+      const body = await readBody(req);
+      let msg: unknown;
+      try {
+        msg = JSON.parse(body.toString('utf8'));
+      } catch {
+        throw new ProtocolError('body', 'is not valid JSON');
+      }
+      if (typeof msg !== 'object' || msg === null || Array.isArray(msg))
+        throw new ProtocolError('body', 'must be a JSON object');
+      const obs = toObservation(msg as Record<string, unknown>, mappings.xvla, info, parseJsonNumpy);
+      // /act is stateless: the policy sees this one frame (its history is padded by the policy).
+      const r = await policy.infer([obs]);
+      const flat = chunkToActions(mappings.xvla, r.chunk);
+      const d = r.chunk.armDim + 1;
+      const action: number[][] = [];
+      for (let t = 0; t < r.chunk.horizon; t++) action.push(Array.from(flat.subarray(t * d, (t + 1) * d)));
+      sendJson(res, 200, { action, policy_timing: { infer_ms: r.inferMs } });
+    } catch (err) {
+      stats.errors++;
+      const status = err instanceof ProtocolError ? 400 : err instanceof PolicyBusyError ? 503 : 500;
+      if (!res.headersSent && !res.destroyed) sendJson(res, status, { error: errorText(err) });
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.port, config.host, () => resolve());
+  });
+  const port = (http.address() as AddressInfo).port;
+
+  return {
+    port,
+    config,
+    mappings,
+    stats,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        http.closeAllConnections();
+        http.close(() => resolve());
+      }),
+  };
+}
