@@ -23,6 +23,7 @@ import {
   trainStep,
 } from '@anchor-refine/policy';
 import * as tf from '@tensorflow/tfjs';
+import { measureLoaderThroughput } from './datasets.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -92,6 +93,32 @@ async function trainSection(): Promise<void> {
   }
 }
 
+/** Issue 4's check: the LeRobot loader (same shapes, PNG decode included) must outrun the small train step. */
+async function loaderSection(): Promise<void> {
+  const step = results.train_anchor as { native: { p50: number } } | undefined;
+  if (!step) return;
+  const need = batchSize / (step.native.p50 / 1000);
+  const report = await measureLoaderThroughput({
+    episodes: 8,
+    episodeLength: 60,
+    batchSize,
+    batches: quick ? 10 : 40,
+    workers: [0, 1],
+  });
+  console.log(
+    `\n## loader vs train step (batch ${batchSize}, 2×96×96 PNG cameras, history ${bb.history}, H ${bb.horizon})`,
+  );
+  console.log(
+    `train step consumes ${need.toFixed(1)} samples/s (phase 1 p50 ${step.native.p50.toFixed(0)} ms)`,
+  );
+  for (const r of report.results) {
+    console.log(
+      `loader ${r.mode.padEnd(10)} ${r.framesPerSec.toFixed(1)} samples/s → ${(r.framesPerSec / need).toFixed(1)}× the train step's need`,
+    );
+  }
+  results.loader = { need, results: report.results };
+}
+
 function latencySection(): void {
   console.log('\n## predictActionChunk, small GR-1 (one observation history, 2×96×96 cameras)');
   const obs = [task.observation(0, 4), task.observation(0, 5)];
@@ -131,5 +158,8 @@ await selectBackend('native');
 console.log(`backend: ${JSON.stringify(backendInfo())}`);
 const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
 if (only !== 'train') latencySection();
-if (only !== 'predict') await trainSection();
+if (only !== 'predict') {
+  await trainSection();
+  await loaderSection();
+}
 if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify(results, null, 2)}\n`);
