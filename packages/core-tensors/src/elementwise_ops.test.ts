@@ -248,6 +248,24 @@ describe.skipIf(!native)("Slice and PadV2 (native vs tfjs-cpu; each is the other
     it(`pad ${name}`, () =>
       checkOp({ name: `PadV2 ${name}`, shapes: { x: shape }, native: (x) => tf.pad(x.x, paddings, value) }));
   }
+  it('split along the last and a middle axis (SplitV; its gradient is Concat)', () =>
+    checkOp({
+      name: 'SplitV',
+      shapes: { x: [4, 6, 9] },
+      native: (x) => [...tf.split(x.x, 3, -1), ...tf.split(x.x, [1, 3, 2], 1)],
+    }));
+  it('concat along axes 0, 1 and 2 with unequal parts (Concat; its gradient is Slice)', () =>
+    checkOp({
+      name: 'Concat',
+      shapes: { a: [2, 3, 4], b: [2, 3, 4], c: [2, 5, 4], d: [2, 3, 1], e: [1, 3, 4] },
+      native: (x) => [tf.concat([x.a, x.b, x.e], 0), tf.concat([x.a, x.c], 1), tf.concat([x.a, x.d, x.b], 2)],
+    }));
+  it('gather gradient (UnsortedSegmentSum) with repeated and unused rows', () =>
+    checkOp({
+      name: 'UnsortedSegmentSum',
+      shapes: { table: [7, 5] },
+      native: (x) => tf.gather(x.table, tf.tensor1d([0, 3, 3, 6, 0, 3], 'int32')),
+    }));
   it('int32 slices and pads delegate to tfjs-cpu', () =>
     checkOp({
       name: 'int32 slice/pad',

@@ -1,5 +1,5 @@
 /**
- * Slice, PadV2 and SplitV (native) on one addon primitive, regionCopy (ct_region_copy): Slice copies the box
+ * Slice, PadV2, SplitV and Concat (native) on one addon primitive, regionCopy (ct_region_copy): Slice copies the box
  * [begin, begin + size) out of x; PadV2 fills the output with the pad value and copies x into the box at
  * the `before` paddings. Each is the other's gradient in tfjs, so both directions run natively. tfjs-cpu
  * handles them with per-element index arithmetic unless the slice is contiguous. Non-float32 dtypes and
@@ -107,6 +107,37 @@ const unsortedSegmentSum: KernelFunc = (args) => {
   return cpu.makeTensorInfo(outShape, 'float32', out);
 };
 
+/** Concat: one box copy per input into its slab of the output (tfjs-cpu copies element by element off the last axis). */
+const concat: KernelFunc = (args) => {
+  const inputs = args.inputs as unknown as TensorInfo[];
+  if (inputs.length === 0 || !inputs.every(native)) return cpuKernel('Concat')(args);
+  const { axis } = args.attrs as { axis: number };
+  const $axis = tf.util.parseAxisParam(axis, inputs[0].shape)[0];
+  const outShape = tf.backend_util.computeOutShape(
+    inputs.map((t) => t.shape),
+    $axis,
+  );
+  const cpu = args.backend as MathBackendCPU;
+  const out = new Float32Array(sizeOf(outShape));
+  const at = outShape.map(() => 0);
+  for (const t of inputs) {
+    if (sizeOf(t.shape) > 0) {
+      loadAddon().regionCopy(
+        f32(cpu, t),
+        t.shape,
+        t.shape.map(() => 0),
+        out,
+        outShape,
+        at,
+        t.shape,
+      );
+    }
+    at[$axis] += t.shape[$axis];
+  }
+  return cpu.makeTensorInfo(outShape, 'float32', out);
+};
+
+export const concatConfig: KernelConfig = { kernelName: 'Concat', backendName: 'native', kernelFunc: concat };
 export const splitVConfig: KernelConfig = { kernelName: 'SplitV', backendName: 'native', kernelFunc: splitV };
 export const unsortedSegmentSumConfig: KernelConfig = {
   kernelName: 'UnsortedSegmentSum',

@@ -27,7 +27,13 @@ import { negConfig } from './Neg.js';
 import { realDivConfig } from './RealDiv.js';
 import { reluConfig } from './Relu.js';
 import { rsqrtConfig } from './Rsqrt.js';
-import { padV2Config, sliceConfig, splitVConfig, unsortedSegmentSumConfig } from './region_kernels.js';
+import {
+  concatConfig,
+  padV2Config,
+  sliceConfig,
+  splitVConfig,
+  unsortedSegmentSumConfig,
+} from './region_kernels.js';
 import { sigmoidConfig } from './Sigmoid.js';
 import { softmaxConfig } from './Softmax.js';
 import { sqrtConfig } from './Sqrt.js';
@@ -83,6 +89,7 @@ const nativeKernelConfigs: KernelConfig[] = [
   sliceConfig,
   padV2Config,
   splitVConfig,
+  concatConfig,
   // the gradient of Gather (embeddings): one pass instead of tfjs-cpu's O(N·segments)
   unsortedSegmentSumConfig,
 ];

@@ -29,6 +29,27 @@ function disposeMap(m: Map<string, tf.Tensor>): void {
 }
 
 describe('AdamW', () => {
+  it('host-loop update equals the tf-op update (both paths, 3 steps, weight decay)', () => {
+    const run = (hostUpdate: boolean) => {
+      const init = tf.tensor2d([0.5, -1, 2, 0.25, -0.75, 1.5], [2, 3]);
+      const w = tf.variable(init);
+      init.dispose();
+      const opt = new AdamW([['w', w]], { lr: 0.1, weightDecay: 0.05, hostUpdate });
+      for (let k = 0; k < 3; k++) {
+        const g = tf.tensor2d([0.1 * k, -0.2, 0.3, 1, -1, 0.5], [2, 3]);
+        opt.step({ w: g });
+        g.dispose();
+      }
+      const out = Array.from(w.dataSync());
+      opt.dispose();
+      w.dispose();
+      return out;
+    };
+    const host = run(true);
+    const ops = run(false);
+    host.forEach((v, i) => expect(v).toBeCloseTo(ops[i], 6));
+  });
+
   it('matches a hand-computed two-step example on a scalar', () => {
     // lr = 0.1, wd = 0.1, betas = (0.9, 0.999), eps = 1e-8, p0 = 1, g1 = 0.5, g2 = -0.25.
     // t=1: p = 1·(1 − 0.01) = 0.99; m = 0.05; v = 0.00025; m̂ = 0.05/0.1 = 0.5; v̂ = 0.00025/0.001 = 0.25

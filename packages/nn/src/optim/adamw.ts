@@ -1,5 +1,5 @@
 /** AdamW (Loshchilov & Hutter, decoupled weight decay) with torch.optim.AdamW semantics. */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { Optimizer, type ParamState } from './optimizer.js';
 import { checkNonNegative, type NamedParameters, type ParamGroupRule, type ResolvedParam } from './params.js';
 
@@ -14,6 +14,11 @@ export interface AdamWConfig {
   weightDecay?: number;
   /** Param groups, first match wins; unmatched parameters go to the "default" group. */
   groups?: readonly ParamGroupRule[];
+  /**
+   * true (default): on the cpu / native backends update each parameter in one host loop; false: always
+   * the tf-op formulation (what GPU backends run). Both give the same values to float32 rounding.
+   */
+  hostUpdate?: boolean;
 }
 
 export const ADAMW_DEFAULTS = {
@@ -33,6 +38,7 @@ export const ADAMW_SLOTS = ['exp_avg', 'exp_avg_sq'] as const;
 export class AdamW extends Optimizer {
   readonly betas: readonly [number, number];
   readonly eps: number;
+  readonly hostUpdate: boolean;
   protected readonly slotNames = ADAMW_SLOTS;
 
   constructor(params: NamedParameters, config: AdamWConfig) {
@@ -51,10 +57,12 @@ export class AdamW extends Optimizer {
     });
     this.betas = [betas[0], betas[1]];
     this.eps = config.eps ?? ADAMW_DEFAULTS.eps;
+    this.hostUpdate = config.hostUpdate ?? true;
     checkNonNegative(owner, 'eps', this.eps);
   }
 
   protected update(param: ResolvedParam, grad: tf.Tensor, state: ParamState, lr: number): tf.Tensor[] {
+    if (this.hostUpdate && hostBackend()) return this.updateOnHost(param, grad, state, lr);
     const [beta1, beta2] = this.betas;
     const [expAvg, expAvgSq] = state.slots;
     const p = param.variable;
@@ -68,4 +76,42 @@ export class AdamW extends Optimizer {
     p.assign(decayed.sub(m.div(denom).mul(lr / biasCorrection1)));
     return [m, v];
   }
+
+  /**
+   * The same update as one pass over the host arrays (cpu / native backends keep tensors in JS typed
+   * arrays): ~10 tf ops and their temporaries per parameter become one loop and three new tensors, which
+   * matters when a model has hundreds of small parameters. Arithmetic in float64, stored as float32.
+   */
+  private updateOnHost(param: ResolvedParam, grad: tf.Tensor, state: ParamState, lr: number): tf.Tensor[] {
+    const [beta1, beta2] = this.betas;
+    const p = param.variable;
+    const pv = p.dataSync() as Float32Array;
+    const gv = grad.dataSync() as Float32Array;
+    const mv = state.slots[0].dataSync() as Float32Array;
+    const vv = state.slots[1].dataSync() as Float32Array;
+    const n = pv.length;
+    const np = new Float32Array(n);
+    const nm = new Float32Array(n);
+    const nv = new Float32Array(n);
+    const decay = 1 - lr * param.group.weightDecay;
+    const stepSize = lr / (1 - beta1 ** state.step);
+    const sqrtBc2 = Math.sqrt(1 - beta2 ** state.step);
+    const eps = this.eps;
+    for (let i = 0; i < n; i++) {
+      const g = gv[i];
+      const m = beta1 * mv[i] + (1 - beta1) * g;
+      const v = beta2 * vv[i] + (1 - beta2) * g * g;
+      nm[i] = m;
+      nv[i] = v;
+      np[i] = pv[i] * decay - (stepSize * m) / (Math.sqrt(v) / sqrtBc2 + eps);
+    }
+    p.assign(tf.tensor(np, p.shape, 'float32'));
+    return [tf.tensor(nm, p.shape, 'float32'), tf.tensor(nv, p.shape, 'float32')];
+  }
+}
+
+/** True when tensors live in host typed arrays that dataSync() reads without a device copy. */
+function hostBackend(): boolean {
+  const b = tf.getBackend();
+  return b === 'native' || b === 'cpu';
 }
