@@ -24,6 +24,26 @@ export {
 } from './gr1/tokenizer.js';
 export { Gr1Trunk, gr1AttentionBias } from './gr1/trunk.js';
 export { VisionTransformer } from './gr1/vit.js';
+export { type Gr1NameMapOptions, type Gr1NamePrefixes, gr1NameMap } from './names/gr1.js';
+export {
+  loadOfficialSafetensors,
+  loadOfficialState,
+  type NameEntry,
+  type NameMap,
+  type NameTransform,
+  type OfficialLoadReport,
+  officialState,
+  officialToOurs,
+  oursToOfficial,
+  saveOfficialSafetensors,
+} from './names/map.js';
+export {
+  lerobotXvlaName,
+  type XvlaCheckpointFlavor,
+  type XvlaNameMapOptions,
+  xvlaNameMap,
+  xvlaOfficialShapes,
+} from './names/xvla.js';
 export type {
   Backbone,
   Context,
@@ -33,3 +53,56 @@ export type {
   ReadoutHead,
   TrunkOptions,
 } from './types.js';
+export {
+  davitGrid,
+  type FlowObjective,
+  type Rot6dOrder,
+  validateXvlaConfig,
+  type XvlaConfig,
+  type XvlaFlorenceConfig,
+  type XvlaLossWeights,
+  type XvlaPreset,
+  type XvlaSmallVlConfig,
+  type XvlaVlConfig,
+  xvlaConfig,
+  xvlaContextTokens,
+} from './xvla/config.js';
+export { DomainAwareLinear, type DomainLinearOptions } from './xvla/domain_linear.js';
+export {
+  convertRot6dOrder,
+  EE6D_DIM,
+  EE6D_GRIPPER,
+  EE6D_POSITION,
+  EE6D_ROTATION,
+  type Ee6dLoss,
+  ee6dLoss,
+  ee6dPostprocess,
+  matrixToRot6d,
+  rot6dToMatrix,
+  zeroGripper,
+} from './xvla/ee6d.js';
+export {
+  ChannelAttention,
+  Conv2d,
+  DaViT,
+  DavitBlock,
+  Florence2Encoder,
+  WindowAttention,
+} from './xvla/florence.js';
+export {
+  type Denoiser,
+  flowTarget,
+  noisyActions,
+  sampleChunk,
+  stratifiedTimes,
+  timeEmbedding,
+} from './xvla/flow.js';
+export { type XvlaInputs, type XvlaLossResult, XvlaModel, type XvlaSample } from './xvla/model.js';
+export {
+  SoftPromptedTransformer,
+  type SoftPromptedTransformerOptions,
+  XvlaBlock,
+  type XvlaConditioning,
+  type XvlaTransformerOutput,
+} from './xvla/transformer.js';
+export { SmallVlEncoder, type VisionLanguageEncoder, type VlFeatures } from './xvla/vl.js';

@@ -38,3 +38,18 @@ export {
 } from './stats.js';
 export { SyntheticReachTask, type SyntheticTaskOptions } from './synthetic.js';
 export { type TrainStepOptions, type TrainStepResult, trainStep } from './train_step.js';
+export {
+  defaultLayout,
+  validateXvlaPolicyConfig,
+  type XvlaAnchorConfig,
+  type XvlaLayout,
+  type XvlaPolicyConfig,
+  type XvlaRefineConfig,
+  xvlaPolicyConfig,
+} from './xvla/config.js';
+export {
+  type XvlaAnchorOutput,
+  XvlaAnchorRefinePolicy,
+  type XvlaRefineOutput,
+} from './xvla/policy.js';
+export { type TrainablePolicy, trainPolicyStep } from './xvla/train_step.js';

@@ -47,7 +47,7 @@ describe('AdamW', () => {
     };
     const host = run(true);
     const ops = run(false);
-    host.forEach((v, i) => expect(v).toBeCloseTo(ops[i], 6));
+    for (let i = 0; i < host.length; i++) expect(host[i]).toBeCloseTo(ops[i], 6);
   });
 
   it('matches a hand-computed two-step example on a scalar', () => {

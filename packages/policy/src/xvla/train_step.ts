@@ -1,0 +1,53 @@
+/**
+ * One optimisation step for any policy with the AnchorRefinePolicy training surface. `trainStep` in
+ * ../train_step.ts takes the GR-1 class itself (nominal because of its private fields); this is the same
+ * step over a structural interface, so the X-VLA policy (and later the app) can share it.
+ */
+import { clipGradNorm, gradsByParamName, type Optimizer } from '@anchor-refine/nn';
+import * as tf from '@tensorflow/tfjs';
+import { type BatchTensors, disposeBatchTensors, type PolicyBatch } from '../batch.js';
+import type { ForwardResult, Phase } from '../policy.js';
+import type { TrainStepOptions, TrainStepResult } from '../train_step.js';
+
+export interface TrainablePolicy {
+  trainableParameters(): tf.Variable[];
+  namedParameters(): Array<[string, tf.Variable]>;
+  train(mode?: boolean): unknown;
+  toTensors(batch: PolicyBatch): BatchTensors;
+  forward(batch: PolicyBatch | BatchTensors, phase: Phase): ForwardResult;
+}
+
+export function trainPolicyStep(
+  policy: TrainablePolicy,
+  optimizer: Optimizer,
+  batch: PolicyBatch | BatchTensors,
+  phase: Phase,
+  { clipNorm = 1, lr }: TrainStepOptions = {},
+): TrainStepResult {
+  const vars = policy.trainableParameters();
+  if (vars.length === 0)
+    throw new Error(`trainPolicyStep: nothing to train in phase '${phase}' (call policy.setPhase first)`);
+  policy.train();
+  const t = 'obs' in batch ? batch : policy.toTensors(batch);
+  let metrics: Record<string, tf.Scalar> = {};
+  try {
+    const { value, grads } = tf.variableGrads(() => {
+      const out = policy.forward(t, phase);
+      metrics = Object.fromEntries(Object.entries(out.metrics).map(([k, v]) => [k, tf.keep(v)]));
+      return out.loss;
+    }, vars);
+    const byName = gradsByParamName(policy.namedParameters(), grads);
+    const clip = clipGradNorm(byName, clipNorm ?? Number.MAX_VALUE);
+    optimizer.step(clip.grads, lr);
+    const result: TrainStepResult = {
+      loss: value.dataSync()[0],
+      gradNorm: clip.totalNorm,
+      metrics: Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, v.dataSync()[0]])),
+    };
+    tf.dispose([value, ...Object.values(grads), ...clip.grads.values()]);
+    return result;
+  } finally {
+    tf.dispose(Object.values(metrics));
+    if (t !== batch) disposeBatchTensors(t);
+  }
+}
