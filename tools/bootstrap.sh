@@ -21,6 +21,8 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3)
 dpkg -s libopenblas-dev >/dev/null 2>&1 || missing+=(libopenblas-dev)
 # ffmpeg decodes/encodes LeRobot video features (AV1 mp4); @anchor-refine/datasets' video tests need it.
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+# Headless Chromium renders the training report in apps/train's report test (skipped without it).
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "bootstrap: installing ${missing[*]} with apt-get"

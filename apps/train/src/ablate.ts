@@ -1,0 +1,133 @@
+/**
+ * `ablate`: the spec's ablation table on the same data and evaluation seeds. Phase 1 is trained once
+ * and shared by every variant that keeps the anchor (the paper's variants differ in phase 2); the
+ * "deeper anchor" variant trains its own phase 1 (depth × 1.5, no refinement). Every variant is
+ * evaluated closed-loop; the anchor-only baseline is the shared phase-1 model.
+ */
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DeepPartial, PolicyConfig } from '@anchor-refine/policy';
+import type { TaskId, TaskReport } from '@anchor-refine/sim';
+import { type TrainConfig, validateTrainConfig } from './config.js';
+import { evalClosedLoop } from './eval-closed-loop.js';
+import { RUN_FILES } from './report.js';
+import { buildPolicyConfig, trainPhase } from './train.js';
+
+export interface Variant {
+  name: string;
+  /** Policy overrides on top of the run's. */
+  overrides: DeepPartial<PolicyConfig>;
+  /** Trains its own phase 1 and no phase 2. */
+  anchorOnly?: boolean;
+}
+
+export function ablationVariants(base: PolicyConfig): Variant[] {
+  return [
+    { name: 'full AnchorRefine', overrides: {} },
+    { name: 'w/o gripper refinement', overrides: { refine: { gripper: 'none' } } },
+    { name: 'naive gripper MSE', overrides: { refine: { gripper: 'naive-mse' } } },
+    { name: 'w/o detached anchor', overrides: { refine: { detachAnchor: false } } },
+    { name: 'explicit anchor concatenation', overrides: { refine: { input: 'explicit-anchor-concat' } } },
+    {
+      name: 'phase 1 only, deeper anchor',
+      overrides: { anchor: { depth: Math.round(base.anchor.depth * 1.5) }, refine: { enabled: false } },
+      anchorOnly: true,
+    },
+    { name: 'refine (direct action)', overrides: { refine: { target: 'direct' } } },
+  ];
+}
+
+export interface AblationRow {
+  name: string;
+  tasks: TaskReport[];
+  average: number;
+}
+
+export interface AblationResult {
+  episodesPerTask: number;
+  seedOffset: number;
+  variants: AblationRow[];
+}
+
+function mergeOverrides(
+  a: DeepPartial<PolicyConfig>,
+  b: DeepPartial<PolicyConfig>,
+): DeepPartial<PolicyConfig> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const av = (a as Record<string, unknown>)[k];
+    out[k] = av && typeof av === 'object' && v && typeof v === 'object' ? { ...av, ...v } : v;
+  }
+  return out as DeepPartial<PolicyConfig>;
+}
+
+export interface AblateOptions {
+  episodes: number;
+  tasks?: TaskId[];
+  seedOffset?: number;
+  only?: string[];
+  progress?: boolean;
+  log?: (m: string) => void;
+}
+
+export async function ablate(cfg: TrainConfig, o: AblateOptions): Promise<AblationResult> {
+  const log = o.log ?? console.log;
+  const base = buildPolicyConfig(cfg);
+  const root = join(cfg.outDir, 'ablation');
+  const shared = validateTrainConfig({ ...cfg, outDir: join(root, 'shared') });
+  const sharedAnchor = join(shared.outDir, 'anchor', 'final');
+  if (!existsSync(sharedAnchor)) await trainPhase(shared, 'anchor', { progress: o.progress, log });
+  const seedOffset = o.seedOffset ?? 1_000_000;
+  const rows: AblationRow[] = [];
+  const evalRow = async (name: string, checkpoint: string, mode: 'anchor' | 'refine') => {
+    const r = await evalClosedLoop({
+      checkpoint,
+      modes: [mode],
+      tasks: o.tasks,
+      episodes: o.episodes,
+      seedOffset,
+    });
+    const tasks = r.results[mode]?.tasks ?? [];
+    const row = {
+      name,
+      tasks,
+      average: tasks.reduce((s, t) => s + t.successRate, 0) / Math.max(1, tasks.length),
+    };
+    log(`ablate: ${name}: average ${(100 * row.average).toFixed(1)}%`);
+    rows.push(row);
+  };
+  await evalRow('anchor-only (phase 1)', sharedAnchor, 'anchor');
+  for (const v of ablationVariants(base)) {
+    if (o.only && !o.only.includes(v.name)) continue;
+    const slug = v.name
+      .replace(/[^a-z0-9]+/gi, '-')
+      .replace(/^-|-$/g, '')
+      .toLowerCase();
+    const vc = validateTrainConfig({
+      ...cfg,
+      outDir: join(root, slug),
+      policy: { preset: cfg.policy.preset, overrides: mergeOverrides(cfg.policy.overrides, v.overrides) },
+    });
+    const finalDir = join(vc.outDir, v.anchorOnly ? 'anchor' : 'refine', 'final');
+    if (!existsSync(finalDir)) {
+      if (v.anchorOnly) await trainPhase(vc, 'anchor', { progress: o.progress, log });
+      else await trainPhase(vc, 'refine', { init: sharedAnchor, progress: o.progress, log });
+    }
+    await evalRow(v.name, finalDir, v.anchorOnly ? 'anchor' : 'refine');
+  }
+  const result: AblationResult = { episodesPerTask: o.episodes, seedOffset, variants: rows };
+  await writeFile(join(cfg.outDir, RUN_FILES.ablation), `${JSON.stringify(result, null, 2)}\n`);
+  return result;
+}
+
+export function formatAblation(r: AblationResult): string {
+  const w = Math.max(...r.variants.map((v) => v.name.length));
+  const tasks = r.variants[0]?.tasks.map((t) => t.task) ?? [];
+  const head = `${'variant'.padEnd(w)}  avg SR  ${tasks.map((t) => t.padEnd(12)).join(' ')}`;
+  const lines = r.variants.map(
+    (v) =>
+      `${v.name.padEnd(w)}  ${`${(100 * v.average).toFixed(1)}%`.padEnd(6)}  ${v.tasks.map((t) => `${(100 * t.successRate).toFixed(0)}%`.padEnd(12)).join(' ')}`,
+  );
+  return [head, ...lines].join('\n');
+}

@@ -1,0 +1,174 @@
+/**
+ * Training checkpoints: `<phaseDir>/checkpoints/step-XXXXXXXX/` holding the policy folder (`policy/`),
+ * the optimizer moments (`optimizer.safetensors`), `state.json` (step, phase) and `manifest.json`
+ * (sha256 of every file, written last). A checkpoint is assembled in a hidden temp folder and renamed
+ * into place, so a kill -9 leaves either the whole checkpoint or none. Loading verifies every checksum;
+ * a corrupt checkpoint is refused (never repaired or overwritten).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import type { Optimizer } from '@anchor-refine/nn';
+import { loadSafetensors, saveSafetensors, toTensors } from '@anchor-refine/nn';
+import { type AnchorRefinePolicy, loadPolicy, savePolicy } from '@anchor-refine/policy';
+import * as tf from '@tensorflow/tfjs';
+
+export interface TrainingState {
+  phase: 'anchor' | 'refine';
+  /** Optimizer steps completed. */
+  step: number;
+  /** Unix ms when written. */
+  time: number;
+}
+
+export class CheckpointError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(`checkpoint ${path}: ${message}`);
+    this.name = 'CheckpointError';
+  }
+}
+
+const STEP_RE = /^step-(\d{8})$/;
+export const stepName = (step: number) => `step-${String(step).padStart(8, '0')}`;
+export const checkpointsDir = (phaseDir: string) => join(phaseDir, 'checkpoints');
+
+async function sha256(path: string): Promise<string> {
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await listFiles(p)));
+    else out.push(p);
+  }
+  return out;
+}
+
+/** Complete checkpoints of a phase, oldest first. */
+export async function listCheckpoints(phaseDir: string): Promise<{ step: number; dir: string }[]> {
+  const root = checkpointsDir(phaseDir);
+  if (!existsSync(root)) return [];
+  const out: { step: number; dir: string }[] = [];
+  for (const name of await readdir(root)) {
+    const m = STEP_RE.exec(name);
+    if (m) out.push({ step: Number(m[1]), dir: join(root, name) });
+  }
+  return out.sort((a, b) => a.step - b.step);
+}
+
+/** Removes temp folders a killed run left behind (never a complete checkpoint). */
+export async function removeStaleTemps(phaseDir: string): Promise<void> {
+  const root = checkpointsDir(phaseDir);
+  if (!existsSync(root)) return;
+  for (const name of await readdir(root))
+    if (name.startsWith('.') && name.includes('.tmp'))
+      await rm(join(root, name), { recursive: true, force: true });
+}
+
+export async function saveCheckpoint(
+  phaseDir: string,
+  policy: AnchorRefinePolicy,
+  optimizer: Optimizer,
+  state: TrainingState,
+  keepLast: number,
+): Promise<string> {
+  const root = checkpointsDir(phaseDir);
+  await mkdir(root, { recursive: true });
+  const final = join(root, stepName(state.step));
+  if (existsSync(final)) throw new CheckpointError(final, 'already exists; refusing to overwrite it');
+  const tmp = join(root, `.${stepName(state.step)}.${process.pid}.tmp`);
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp);
+  try {
+    await savePolicy(policy, join(tmp, 'policy'), {
+      metadata: { phase: state.phase, step: String(state.step) },
+    });
+    const opt = optimizer.stateDict();
+    try {
+      await saveSafetensors(join(tmp, 'optimizer.safetensors'), opt, { format: 'pt' });
+    } finally {
+      tf.dispose([...opt.values()]);
+    }
+    await writeFile(join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+    const files: Record<string, string> = {};
+    for (const f of (await listFiles(tmp)).sort()) files[relative(tmp, f)] = await sha256(f);
+    await writeFile(join(tmp, 'manifest.json'), `${JSON.stringify({ files }, null, 2)}\n`);
+    await rename(tmp, final);
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  const all = await listCheckpoints(phaseDir);
+  for (const old of all.slice(0, Math.max(0, all.length - keepLast)))
+    await rm(old.dir, { recursive: true, force: true });
+  return final;
+}
+
+/** Checks every file of a checkpoint against its manifest; throws a CheckpointError naming the problem. */
+export async function verifyCheckpoint(dir: string): Promise<TrainingState> {
+  const fix =
+    'It was left untouched. Delete this folder to resume from the previous checkpoint, or train again without --resume.';
+  let manifest: { files: Record<string, string> };
+  try {
+    manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
+  } catch (err) {
+    throw new CheckpointError(
+      dir,
+      `manifest.json is missing or unreadable (${(err as Error).message}). ${fix}`,
+    );
+  }
+  if (!manifest || typeof manifest.files !== 'object')
+    throw new CheckpointError(dir, `manifest.json has no "files" map. ${fix}`);
+  for (const [rel, want] of Object.entries(manifest.files)) {
+    let got: string;
+    try {
+      got = await sha256(join(dir, rel));
+    } catch {
+      throw new CheckpointError(dir, `${rel} is missing. ${fix}`);
+    }
+    if (got !== want)
+      throw new CheckpointError(
+        dir,
+        `${rel} is corrupt (sha256 ${got.slice(0, 12)}…, expected ${want.slice(0, 12)}…). ${fix}`,
+      );
+  }
+  for (const need of ['policy/model.safetensors', 'optimizer.safetensors', 'state.json'])
+    if (!(need in manifest.files))
+      throw new CheckpointError(dir, `manifest.json does not list ${need}. ${fix}`);
+  const state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as TrainingState;
+  if (!Number.isInteger(state.step) || state.step < 0)
+    throw new CheckpointError(dir, `state.json has an invalid step ${JSON.stringify(state.step)}. ${fix}`);
+  return state;
+}
+
+/** Loads a verified checkpoint's policy (the caller builds the optimizer, then calls `loadOptimizer`). */
+export async function loadCheckpointPolicy(
+  dir: string,
+): Promise<{ policy: AnchorRefinePolicy; state: TrainingState }> {
+  const state = await verifyCheckpoint(dir);
+  const policy = await loadPolicy(join(dir, 'policy'));
+  return { policy, state };
+}
+
+export async function loadOptimizer(dir: string, optimizer: Optimizer): Promise<void> {
+  const file = await loadSafetensors(join(dir, 'optimizer.safetensors'));
+  const tensors = toTensors(file.tensors);
+  try {
+    optimizer.loadStateDict(tensors);
+  } catch (err) {
+    throw new CheckpointError(
+      dir,
+      `optimizer.safetensors does not fit this model: ${(err as Error).message}`,
+    );
+  } finally {
+    tf.dispose([...tensors.values()]);
+  }
+}

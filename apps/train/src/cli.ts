@@ -1,0 +1,190 @@
+#!/usr/bin/env node
+/** `anchor-refine`: collect, train, eval, ablate, report, demo. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { ablate, formatAblation } from './ablate.js';
+import { collect, parseTasks } from './collect.js';
+import { loadTrainConfig, type PhaseName } from './config.js';
+import { demo } from './demo.js';
+import { evalClosedLoop, formatTable, jsonSummary } from './eval-closed-loop.js';
+import { evalOffline } from './eval-offline.js';
+import { RUN_FILES, writeReport } from './report.js';
+import { trainPhase } from './train.js';
+
+const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be an integer ≥ 0`);
+  return n;
+};
+const num = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number`);
+  return n;
+};
+
+const program = new Command('anchor-refine')
+  .description(
+    'AnchorRefine training app: collect demos, two-phase training, evaluation, ablations, report, demo',
+  )
+  .showHelpAfterError();
+
+program
+  .command('collect')
+  .description('record scripted-expert demos from the sim into a LeRobot v3.0 dataset')
+  .requiredOption('--out <dir>', 'dataset folder (must not exist)')
+  .option('--episodes <n>', 'successful episodes per task', int('--episodes'), 20)
+  .option('--tasks <list>', "comma-separated task ids or 'all'", 'all')
+  .option('--image-size <px>', 'rendered image size (96 for small, 32 for tiny)', int('--image-size'), 96)
+  .option('--aim-noise <m>', 'expert aim error per episode (m)', num('--aim-noise'), 0.003)
+  .option('--action-noise <rad>', 'expert joint jitter per step (rad)', num('--action-noise'), 0.01)
+  .option('--seed-offset <n>', 'first seed', int('--seed-offset'), 0)
+  .action(async (o) => {
+    await collect({
+      root: o.out,
+      tasks: parseTasks(o.tasks),
+      episodesPerTask: o.episodes,
+      imageSize: o.imageSize,
+      aimNoise: o.aimNoise,
+      actionNoise: o.actionNoise,
+      seedOffset: o.seedOffset,
+      log: console.log,
+    });
+  });
+
+program
+  .command('train')
+  .description('train one phase (anchor = phase 1, refine = phase 2) from a JSON config')
+  .requiredOption('--config <file>', 'training config (JSON; see apps/train/README.md)')
+  .requiredOption('--phase <phase>', 'anchor | refine', (v) => {
+    if (v !== 'anchor' && v !== 'refine') throw new InvalidArgumentError("use 'anchor' or 'refine'");
+    return v as PhaseName;
+  })
+  .option('--resume', 'continue from the newest checkpoint of this phase')
+  .option('--init <dir>', 'phase-1 policy folder for --phase refine (default <outDir>/anchor/final)')
+  .option('--dataset <dir>', 'override the config dataset')
+  .option('--out <dir>', 'override the config outDir')
+  .option('--steps <n>', "override this phase's steps", int('--steps'))
+  .option('--no-progress', 'no progress bar')
+  .action(async (o) => {
+    const over: Record<string, unknown> = {};
+    if (o.dataset) over.dataset = o.dataset;
+    if (o.out) over.outDir = o.out;
+    let cfg = loadTrainConfig(o.config, over);
+    if (o.steps !== undefined) cfg = { ...cfg, [o.phase]: { ...cfg[o.phase as PhaseName], steps: o.steps } };
+    const r = await trainPhase(cfg, o.phase, { resume: o.resume, init: o.init, progress: o.progress });
+    console.log(
+      `${r.phase}: ${r.steps} steps (from ${r.startStep}), last loss ${r.lastLoss.toFixed(5)}, ${r.stepsPerSecond.toFixed(2)} steps/s → ${r.finalDir}`,
+    );
+  });
+
+program
+  .command('eval')
+  .description('closed-loop evaluation in the sim (anchor-only and AnchorRefine), or --offline on a dataset')
+  .requiredOption('--checkpoint <dir>', 'policy folder (e.g. <outDir>/refine/final)')
+  .option('--episodes <n>', 'held-out seeds per task', int('--episodes'), 10)
+  .option('--tasks <list>', "comma-separated task ids or 'all'", 'all')
+  .option('--modes <list>', 'anchor,refine | anchor | refine', 'anchor,refine')
+  .option('--seed-offset <n>', 'first evaluation seed', int('--seed-offset'), 1_000_000)
+  .option('--workers <n>', 'worker threads', int('--workers'))
+  .option('--run <dir>', 'run folder to store eval results in (for report)')
+  .option('--offline', 'offline metrics on a dataset instead of the sim')
+  .option('--dataset <dir>', 'dataset for --offline')
+  .option('--split <split>', 'val | all (for --offline)', 'val')
+  .option('--split-seed <n>', 'seed of the train/val split (as in training)', int('--split-seed'), 0)
+  .option('--val-fraction <f>', 'validation fraction (as in training)', num('--val-fraction'), 0.1)
+  .option('--max-frames <n>', 'frames evaluated offline', int('--max-frames'), 300)
+  .option('--json', 'end with one JSON line of success rates')
+  .action(async (o) => {
+    if (o.offline) {
+      if (!o.dataset) throw new InvalidArgumentError('--offline needs --dataset <dir>');
+      const r = await evalOffline({
+        checkpoint: o.checkpoint,
+        dataset: o.dataset,
+        split: o.split,
+        seed: o.splitSeed,
+        valFraction: o.valFraction,
+        maxFrames: o.maxFrames,
+      });
+      if (o.run) save(join(o.run, RUN_FILES.offline), r);
+      console.log(JSON.stringify(r, null, 2));
+      return;
+    }
+    const modes = String(o.modes).split(',') as ('anchor' | 'refine')[];
+    for (const m of modes)
+      if (m !== 'anchor' && m !== 'refine') throw new InvalidArgumentError(`--modes: unknown mode '${m}'`);
+    const r = await evalClosedLoop({
+      checkpoint: o.checkpoint,
+      modes,
+      tasks: parseTasks(o.tasks),
+      episodes: o.episodes,
+      seedOffset: o.seedOffset,
+      workers: o.workers,
+      logDir: o.run ? join(o.run, 'eval') : undefined,
+    });
+    if (o.run) save(join(o.run, RUN_FILES.closedLoop), r);
+    console.log(formatTable(r));
+    if (o.json) console.log(JSON.stringify(jsonSummary(r)));
+  });
+
+program
+  .command('ablate')
+  .description("run the spec's ablation variants on the same data and seeds and print the table")
+  .requiredOption('--config <file>', 'training config (JSON)')
+  .option('--episodes <n>', 'held-out seeds per task', int('--episodes'), 10)
+  .option('--tasks <list>', "comma-separated task ids or 'all'", 'all')
+  .option('--only <names>', 'comma-separated variant names (default: every variant)')
+  .option('--no-progress', 'no progress bar')
+  .action(async (o) => {
+    const cfg = loadTrainConfig(o.config);
+    const only = o.only
+      ? String(o.only)
+          .split(',')
+          .map((x) => x.trim())
+      : undefined;
+    const r = await ablate(cfg, {
+      episodes: o.episodes,
+      tasks: parseTasks(o.tasks),
+      only,
+      progress: o.progress,
+    });
+    console.log(formatAblation(r));
+  });
+
+program
+  .command('report')
+  .description('write an HTML report with SVG plots from a run folder')
+  .requiredOption('--run <dir>', 'run folder (outDir of training / the demo)')
+  .option('--out <file>', 'output file (default <run>/report.html)')
+  .action((o) => {
+    console.log(`report: ${writeReport(o.run, o.out)}`);
+  });
+
+program
+  .command('demo')
+  .description(
+    'collect, train both phases (small GR-1), evaluate anchor-only vs AnchorRefine, print the table, write the report',
+  )
+  .option('--quick', 'the ≤ 5 min version')
+  .option('--json', 'end with one JSON line of success rates')
+  .option('--out <dir>', 'run folder (default runs/anchor-refine-demo or runs/anchor-refine-demo-quick)')
+  .option('--no-progress', 'no progress bars')
+  .action(async (o) => {
+    await demo({ quick: o.quick, json: o.json, out: o.out, progress: o.progress });
+  });
+
+function save(path: string, value: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    console.error(`anchor-refine: ${(err as Error).message}`);
+    process.exitCode = 1;
+  }
+}
+
+await main();

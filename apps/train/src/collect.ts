@@ -1,0 +1,48 @@
+/** `collect`: scripted-expert demos from the sim into a LeRobot v3.0 dataset (successful episodes only). */
+import { existsSync } from 'node:fs';
+import { type RecordSummary, recordExpertDataset, TASK_IDS, type TaskId } from '@anchor-refine/sim';
+
+export interface CollectOptions {
+  root: string;
+  tasks?: TaskId[];
+  episodesPerTask: number;
+  /** Rendered image size (square); the policy preset's size avoids resizing at train time. */
+  imageSize?: number;
+  /** Per-episode aim error of the expert (m): data diversity. */
+  aimNoise?: number;
+  /** Per-step joint jitter of the expert (rad). */
+  actionNoise?: number;
+  seedOffset?: number;
+  log?: (msg: string) => void;
+}
+
+export function parseTasks(list: string | undefined): TaskId[] {
+  if (!list || list === 'all') return [...TASK_IDS];
+  const tasks = list.split(',').map((t) => t.trim());
+  for (const t of tasks)
+    if (!TASK_IDS.includes(t as TaskId))
+      throw new Error(`unknown task '${t}'; use a comma-separated subset of ${TASK_IDS.join(', ')} or 'all'`);
+  return tasks as TaskId[];
+}
+
+export async function collect(o: CollectOptions): Promise<RecordSummary> {
+  if (existsSync(`${o.root}/meta/info.json`))
+    throw new Error(`collect: ${o.root} already holds a dataset; remove it or choose another --out`);
+  const size = o.imageSize ?? 96;
+  const t0 = performance.now();
+  const summary = await recordExpertDataset({
+    root: o.root,
+    tasks: o.tasks ?? [...TASK_IDS],
+    episodesPerTask: o.episodesPerTask,
+    seedOffset: o.seedOffset ?? 0,
+    expert: { aimNoise: o.aimNoise ?? 0.003, actionNoise: o.actionNoise ?? 0.01 },
+    env: { imageWidth: size, imageHeight: size },
+    onEpisode: ({ task, kept, total, success }) => {
+      if (success && (kept === total || kept % 10 === 0)) o.log?.(`collect: ${task} ${kept}/${total}`);
+    },
+  });
+  o.log?.(
+    `collect: ${summary.episodes} episodes, ${summary.frames} frames (${summary.discarded} failed demos discarded) in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${o.root}`,
+  );
+  return summary;
+}

@@ -1,0 +1,43 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_PHASE, loadTrainConfig, validateTrainConfig } from './config.js';
+
+describe('train config', () => {
+  it('fills defaults and keeps given fields', () => {
+    const c = validateTrainConfig({ dataset: 'd', outDir: 'o', anchor: { steps: 7 } });
+    expect(c.anchor.steps).toBe(7);
+    expect(c.anchor.lr).toBe(DEFAULT_PHASE.anchor.lr);
+    expect(c.refine).toEqual(DEFAULT_PHASE.refine);
+    expect(c.policy.preset).toBe('small');
+  });
+
+  it.each([
+    [{ outDir: 'o' }, /dataset is undefined; give a folder path/],
+    [{ dataset: 'd', outDir: 'o', anchor: { lr: 5 } }, /anchor\.lr is 5; use a learning rate in \(0, 1\)/],
+    [{ dataset: 'd', outDir: 'o', refine: { batchSize: 0 } }, /refine\.batchSize is 0; use an integer ≥ 1/],
+    [
+      { dataset: 'd', outDir: 'o', policy: { preset: 'huge' } },
+      /policy\.preset is "huge"; use 'tiny', 'small' or 'paper'/,
+    ],
+    [
+      { dataset: 'd', outDir: 'o', checkpointEvry: 3 },
+      /checkpointEvry is not a config field; known fields: .*checkpointEvery/,
+    ],
+    [
+      { dataset: 'd', outDir: 'o', anchor: { lr: 0.001, minLr: 0.01 } },
+      /anchor\.minLr is 0\.01; use a number in \[0, lr=0\.001\]/,
+    ],
+  ])('rejects %j with a message that says how to fix it', (input, msg) => {
+    expect(() => validateTrainConfig(input)).toThrow(msg);
+  });
+
+  it('reads JSON files and reports broken ones', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'train-cfg-'));
+    writeFileSync(join(dir, 'ok.json'), JSON.stringify({ dataset: 'd', outDir: 'o', seed: 3 }));
+    expect(loadTrainConfig(join(dir, 'ok.json'), { outDir: 'x' })).toMatchObject({ seed: 3, outDir: 'x' });
+    writeFileSync(join(dir, 'bad.json'), '{"dataset": ');
+    expect(() => loadTrainConfig(join(dir, 'bad.json'))).toThrow(/bad\.json could not be read as JSON/);
+  });
+});

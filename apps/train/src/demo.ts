@@ -1,0 +1,166 @@
+/**
+ * `demo`: the whole method end to end on the built-in simulator — collect expert demos for the four
+ * tasks, train phase 1 (anchor) and phase 2 (refine) with the `small` GR-1 config, evaluate anchor-only
+ * and AnchorRefine on the same held-out seeds, run the offline diagnostics, print the table and write
+ * the HTML report. Budgets (2 cores): full ≤ 30 min, `--quick` ≤ 5 min.
+ */
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TASK_IDS } from '@anchor-refine/sim';
+import { collect } from './collect.js';
+import { type TrainConfig, validateTrainConfig } from './config.js';
+import { type ClosedLoopResult, evalClosedLoop, formatTable, jsonSummary } from './eval-closed-loop.js';
+import { evalOffline, type OfflineResult } from './eval-offline.js';
+import { RUN_FILES, writeReport } from './report.js';
+import { trainPhase } from './train.js';
+
+export interface DemoPlan {
+  episodesPerTask: number;
+  anchorSteps: number;
+  refineSteps: number;
+  anchorBatch: number;
+  refineBatch: number;
+  evalEpisodes: number;
+  offlineFrames: number;
+}
+
+export const DEMO_PLANS: Record<'quick' | 'full', DemoPlan> = {
+  quick: {
+    episodesPerTask: 8,
+    anchorSteps: 150,
+    refineSteps: 100,
+    anchorBatch: 8,
+    refineBatch: 16,
+    evalEpisodes: 5,
+    offlineFrames: 60,
+  },
+  full: {
+    episodesPerTask: 40,
+    anchorSteps: 1200,
+    refineSteps: 500,
+    anchorBatch: 8,
+    refineBatch: 16,
+    evalEpisodes: 20,
+    offlineFrames: 300,
+  },
+};
+
+export interface DemoOptions {
+  quick?: boolean;
+  out?: string;
+  json?: boolean;
+  progress?: boolean;
+  /** Override parts of the plan (tests, experiments). */
+  plan?: Partial<DemoPlan>;
+  preset?: 'tiny' | 'small';
+  log?: (m: string) => void;
+}
+
+export interface DemoResult {
+  run: string;
+  closedLoop: ClosedLoopResult;
+  offline: OfflineResult;
+  report: string;
+  seconds: Record<string, number>;
+}
+
+const MARKER = '.anchor-refine-demo';
+
+export async function demo(o: DemoOptions = {}): Promise<DemoResult> {
+  const log = o.log ?? ((m: string) => console.log(m));
+  const plan = { ...DEMO_PLANS[o.quick ? 'quick' : 'full'], ...(o.plan ?? {}) };
+  const run = o.out ?? join('runs', o.quick ? 'anchor-refine-demo-quick' : 'anchor-refine-demo');
+  if (existsSync(run)) {
+    if (!existsSync(join(run, MARKER)))
+      throw new Error(
+        `demo: ${run} exists and was not made by the demo; remove it or pass --out <new folder>`,
+      );
+    rmSync(run, { recursive: true, force: true });
+  }
+  mkdirSync(run, { recursive: true });
+  writeFileSync(join(run, MARKER), '');
+  const seconds: Record<string, number> = {};
+  const t = () => performance.now();
+  const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+    const t0 = t();
+    const r = await f();
+    seconds[name] = (t() - t0) / 1000;
+    log(`demo: ${name} took ${seconds[name].toFixed(1)} s`);
+    return r;
+  };
+  const preset = o.preset ?? 'small';
+  const imageSize = preset === 'tiny' ? 32 : 96;
+  log(
+    `demo: ${o.quick ? 'quick' : 'full'} plan ${JSON.stringify(plan)}, GR-1 '${preset}', run folder ${run}`,
+  );
+  const dataset = join(run, 'data');
+  await timed('collect', () =>
+    collect({ root: dataset, episodesPerTask: plan.episodesPerTask, imageSize, log }),
+  );
+  const cfg: TrainConfig = validateTrainConfig({
+    dataset,
+    outDir: run,
+    policy: { preset, overrides: { seed: 0 } },
+    seed: 0,
+    valFraction: 0.1,
+    anchor: {
+      steps: plan.anchorSteps,
+      batchSize: plan.anchorBatch,
+      lr: 1e-3,
+      warmupSteps: Math.min(50, Math.floor(plan.anchorSteps / 10)),
+    },
+    refine: {
+      steps: plan.refineSteps,
+      batchSize: plan.refineBatch,
+      lr: 5e-4,
+      warmupSteps: Math.min(20, Math.floor(plan.refineSteps / 10)),
+    },
+    checkpointEvery: Math.max(1, Math.floor(plan.anchorSteps / 3)),
+    keepLast: 2,
+    logEvery: 5,
+    validateEvery: Math.max(1, Math.floor(plan.anchorSteps / 5)),
+    valBatches: 2,
+  });
+  writeFileSync(join(run, 'train-config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
+  await timed('train anchor', () => trainPhase(cfg, 'anchor', { progress: o.progress, log }));
+  const r2 = await timed('train refine', () => trainPhase(cfg, 'refine', { progress: o.progress, log }));
+  const closedLoop = await timed('eval closed-loop', () =>
+    evalClosedLoop({
+      checkpoint: r2.finalDir,
+      tasks: [...TASK_IDS],
+      episodes: plan.evalEpisodes,
+      logDir: join(run, 'eval'),
+    }),
+  );
+  writeFileSync(join(run, RUN_FILES.closedLoop), `${JSON.stringify(closedLoop)}\n`);
+  const offline = await timed('eval offline', () =>
+    evalOffline({
+      checkpoint: r2.finalDir,
+      dataset,
+      split: 'val',
+      seed: cfg.seed,
+      valFraction: cfg.valFraction,
+      maxFrames: plan.offlineFrames,
+    }),
+  );
+  writeFileSync(join(run, RUN_FILES.offline), `${JSON.stringify(offline, null, 2)}\n`);
+  const report = writeReport(run);
+  seconds.total = Object.values(seconds).reduce((a, b) => a + b, 0);
+  log('');
+  log(formatTable(closedLoop));
+  log('');
+  log(
+    `offline (held-out episodes): arm MSE anchor ${offline.anchor.armMse.toExponential(2)} → refined ${offline.refined.armMse.toExponential(2)}; gripper accuracy ${(100 * offline.anchor.gripperAccuracy).toFixed(1)}% → ${(100 * offline.refined.gripperAccuracy).toFixed(1)}%`,
+  );
+  log(
+    `residual compactness: mean norm ${offline.compactness.raw.meanNorm.toFixed(3)} → ${offline.compactness.residual.meanNorm.toFixed(3)}, covariance trace ${offline.compactness.raw.covTrace.toFixed(3)} → ${offline.compactness.residual.covTrace.toFixed(3)}`,
+  );
+  log(`report: ${report}`);
+  log(`demo: total ${seconds.total.toFixed(1)} s`);
+  writeFileSync(
+    join(run, 'demo-summary.json'),
+    `${JSON.stringify({ plan, seconds, ...jsonSummary(closedLoop) }, null, 2)}\n`,
+  );
+  if (o.json) console.log(JSON.stringify(jsonSummary(closedLoop)));
+  return { run, closedLoop, offline, report, seconds };
+}

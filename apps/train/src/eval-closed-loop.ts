@@ -1,0 +1,164 @@
+/**
+ * `eval` in the sim: the same checkpoint run anchor-only and as AnchorRefine on the same held-out seeds
+ * (evaluation seeds start at 1,000,000; demos use 0..), per task with 95 % Wilson intervals and failure
+ * classes, plus the Fail→Success / Success→Fail transitions between the two modes.
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import type { PolicyConfig } from '@anchor-refine/policy';
+import {
+  DEFAULT_EVAL_SEED_OFFSET,
+  type EpisodeRecord,
+  evaluate,
+  TASK_IDS,
+  type TaskId,
+  type TaskReport,
+} from '@anchor-refine/sim';
+import { type EvalMode, simPolicySpec } from './sim-policy.js';
+
+export interface ClosedLoopOptions {
+  checkpoint: string;
+  modes?: EvalMode[];
+  tasks?: TaskId[];
+  episodes: number;
+  seedOffset?: number;
+  workers?: number;
+  /** Per-episode JSONL logs go here (`episodes-<mode>.jsonl`). */
+  logDir?: string;
+  onEpisode?: (mode: EvalMode, done: number, total: number) => void;
+}
+
+export interface ModeResult {
+  mode: EvalMode;
+  tasks: TaskReport[];
+  episodes: EpisodeRecord[];
+  wallMs: number;
+}
+
+export interface Transitions {
+  failToSuccess: number;
+  successToFail: number;
+  bothSuccess: number;
+  bothFail: number;
+}
+
+export interface ClosedLoopResult {
+  checkpoint: string;
+  seedOffset: number;
+  episodesPerTask: number;
+  results: Partial<Record<EvalMode, ModeResult>>;
+  /** per task, anchor-only → AnchorRefine (only when both modes ran) */
+  transitions?: Record<string, Transitions>;
+}
+
+export function policyImageSize(checkpoint: string): number {
+  const cfg = JSON.parse(readFileSync(join(checkpoint, 'config.json'), 'utf8')) as PolicyConfig;
+  return cfg.backbone.config.vision.imageSize;
+}
+
+export function transitions(
+  anchor: EpisodeRecord[],
+  refine: EpisodeRecord[],
+  tasks: TaskId[],
+): Record<string, Transitions> {
+  const out: Record<string, Transitions> = {};
+  for (const task of tasks) {
+    const t: Transitions = { failToSuccess: 0, successToFail: 0, bothSuccess: 0, bothFail: 0 };
+    const a = new Map(anchor.filter((r) => r.task === task).map((r) => [r.seed, r.success]));
+    for (const r of refine.filter((x) => x.task === task)) {
+      const before = a.get(r.seed);
+      if (before === undefined) continue;
+      if (!before && r.success) t.failToSuccess++;
+      else if (before && !r.success) t.successToFail++;
+      else if (before) t.bothSuccess++;
+      else t.bothFail++;
+    }
+    out[task] = t;
+  }
+  return out;
+}
+
+export async function evalClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopResult> {
+  const modes = o.modes ?? ['anchor', 'refine'];
+  const tasks = o.tasks ?? [...TASK_IDS];
+  const size = policyImageSize(o.checkpoint);
+  const seedOffset = o.seedOffset ?? DEFAULT_EVAL_SEED_OFFSET;
+  const out: ClosedLoopResult = {
+    checkpoint: o.checkpoint,
+    seedOffset,
+    episodesPerTask: o.episodes,
+    results: {},
+  };
+  // The modes run side by side, splitting the workers: worker start-up (tsx, tfjs, WASM) overlaps.
+  const total = o.workers ?? Math.min(2, availableParallelism());
+  const perMode = Math.max(1, Math.floor(total / modes.length));
+  const reports = await Promise.all(
+    modes.map((mode) =>
+      evaluate({
+        policy: simPolicySpec(o.checkpoint, mode),
+        tasks,
+        episodes: o.episodes,
+        seedOffset,
+        workers: perMode,
+        env: { imageWidth: size, imageHeight: size },
+        logPath: o.logDir ? join(o.logDir, `episodes-${mode}.jsonl`) : undefined,
+        onEpisode: (_r, done, n) => o.onEpisode?.(mode, done, n),
+      }),
+    ),
+  );
+  modes.forEach((mode, i) => {
+    const report = reports[i];
+    out.results[mode] = { mode, tasks: report.tasks, episodes: report.episodes, wallMs: report.wallMs };
+  });
+  const a = out.results.anchor;
+  const r = out.results.refine;
+  if (a && r) out.transitions = transitions(a.episodes, r.episodes, tasks);
+  return out;
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+
+/** The table printed by `eval` and `demo`. */
+export function formatTable(res: ClosedLoopResult): string {
+  const modes = (['anchor', 'refine'] as const).filter((m) => res.results[m]);
+  const name = { anchor: 'anchor-only', refine: 'AnchorRefine' } as const;
+  const tasks = res.results[modes[0]]?.tasks.map((t) => t.task) ?? [];
+  const rows: string[][] = [
+    ['task', ...modes.map((m) => `${name[m]} SR [95% CI]`), ...(res.transitions ? ['F→S', 'S→F'] : [])],
+  ];
+  for (const task of tasks) {
+    const row: string[] = [task];
+    for (const m of modes) {
+      const t = res.results[m]?.tasks.find((x) => x.task === task);
+      row.push(
+        t
+          ? `${t.successes}/${t.episodes} ${pct(t.successRate)} [${pct(t.interval[0])}, ${pct(t.interval[1])}]`
+          : '—',
+      );
+    }
+    if (res.transitions)
+      row.push(String(res.transitions[task].failToSuccess), String(res.transitions[task].successToFail));
+    rows.push(row);
+  }
+  const avg: string[] = ['average'];
+  for (const m of modes) {
+    const ts = res.results[m]?.tasks ?? [];
+    const s = ts.reduce((a, t) => a + t.successes, 0);
+    const n = ts.reduce((a, t) => a + t.episodes, 0);
+    avg.push(`${s}/${n} ${pct(n ? s / n : 0)}`);
+  }
+  rows.push(avg);
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r) => r.map((x, c) => (x ?? '').padEnd(widths[c])).join('  ')).join('\n');
+}
+
+/** `{"anchorOnly": {task: rate}, "anchorRefine": {task: rate}}` */
+export function jsonSummary(res: ClosedLoopResult): {
+  anchorOnly: Record<string, number>;
+  anchorRefine: Record<string, number>;
+} {
+  const rates = (m: EvalMode) =>
+    Object.fromEntries((res.results[m]?.tasks ?? []).map((t) => [t.task, t.successRate]));
+  return { anchorOnly: rates('anchor'), anchorRefine: rates('refine') };
+}

@@ -1,0 +1,188 @@
+/**
+ * The pipeline on a tiny sim dataset: both phases (checkpoints, keep-last-k, JSONL + TensorBoard
+ * metrics, validation), the refine phase leaves the anchor bit-identical, closed-loop evaluation in both
+ * modes on the same seeds, offline diagnostics, and the HTML report rendered by headless Chromium.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeImage } from '@anchor-refine/datasets';
+import { loadPolicy } from '@anchor-refine/policy';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { listCheckpoints } from './checkpoint.js';
+import type { TrainConfig } from './config.js';
+import { evalClosedLoop, formatTable, jsonSummary } from './eval-closed-loop.js';
+import { evalOffline } from './eval-offline.js';
+import { readJsonl } from './metrics.js';
+import { RUN_FILES, writeReport } from './report.js';
+import { readEvents } from './tensorboard.js';
+import { tinyConfig, tinyDataset } from './test-utils/fixture.js';
+import { trainPhase } from './train.js';
+
+let cfg: TrainConfig;
+
+function chromium(): string | undefined {
+  for (const bin of ['chromium', 'chromium-browser']) {
+    const r = spawnSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' });
+    if (r.status === 0) return r.stdout.trim();
+  }
+  return undefined;
+}
+
+describe('training pipeline (tiny)', () => {
+  beforeAll(async () => {
+    const data = await tinyDataset(2);
+    cfg = tinyConfig(data, mkdtempSync(join(tmpdir(), 'train-run-')));
+  });
+
+  it('phase 1: checkpoints (keep-last-k), JSONL and TensorBoard metrics, validation, final policy', async () => {
+    // Closed-loop check at the last step (all four tasks, one seed each).
+    const r = await trainPhase({ ...cfg, evalEvery: 12, evalEpisodes: 1 }, 'anchor', {
+      progress: false,
+      log: () => {},
+    });
+    expect(r.steps).toBe(12);
+    expect(Number.isFinite(r.lastLoss)).toBe(true);
+    const ck = await listCheckpoints(join(cfg.outDir, 'anchor'));
+    expect(ck.map((c) => c.step)).toEqual([8, 12]);
+    const lines = readJsonl(join(cfg.outDir, 'anchor', 'metrics.jsonl'));
+    expect(lines.filter((l) => l.kind === 'train').map((l) => l.step)).toEqual(
+      [...Array(12).keys()].map((i) => i + 1),
+    );
+    const val = lines.filter((l) => l.kind === 'val');
+    expect(val.map((l) => l.step)).toEqual([6, 12]);
+    expect(val[0].val_loss).toBeGreaterThan(0);
+    const ev = lines.filter((l) => l.kind === 'eval');
+    expect(ev.map((l) => l.step)).toEqual([12]);
+    expect(ev[0].success_avg).toBeGreaterThanOrEqual(0);
+    expect(typeof ev[0].success_open_drawer).toBe('number');
+    for (const k of ['loss', 'grad_norm', 'lr', 'arm_mse', 'gripper_error'])
+      expect(typeof lines[0][k]).toBe('number');
+    const tbDir = join(cfg.outDir, 'anchor', 'tensorboard');
+    const events = readEvents(join(tbDir, readdirSync(tbDir)[0]));
+    expect(events.filter((e) => e.tag === 'anchor/train/loss').map((e) => e.step)).toEqual(
+      lines.filter((l) => l.kind === 'train').map((l) => l.step),
+    );
+    expect(events.some((e) => e.tag === 'anchor/val_loss')).toBe(true);
+    expect(existsSync(join(r.finalDir, 'model.safetensors'))).toBe(true);
+  });
+
+  it('phase 2 trains only the refiner: every phase-1 weight stays bit-identical', async () => {
+    const r = await trainPhase(cfg, 'refine', { progress: false, log: () => {} });
+    const lines = readJsonl(join(cfg.outDir, 'refine', 'metrics.jsonl'));
+    expect(lines.filter((l) => l.kind === 'train')).toHaveLength(8);
+    expect(typeof lines[0].anchor_arm_mse).toBe('number');
+    const p1 = await loadPolicy(join(cfg.outDir, 'anchor', 'final'));
+    const p2 = await loadPolicy(r.finalDir);
+    const a = p1.stateDict();
+    const b = p2.stateDict();
+    let compared = 0;
+    let refinerChanged = false;
+    for (const [k, v] of b) {
+      if (k.startsWith('refiner.')) {
+        refinerChanged ||= true;
+        continue;
+      }
+      const w = a.get(k);
+      expect(w, k).toBeDefined();
+      expect(Array.from(v.dataSync())).toEqual(Array.from((w as tf.Tensor).dataSync()));
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(10);
+    expect(refinerChanged).toBe(true);
+    tf.dispose([...a.values(), ...b.values()]);
+    p1.dispose();
+    p2.dispose();
+  });
+
+  it('evaluates anchor-only and AnchorRefine closed-loop on the same held-out seeds', async () => {
+    const res = await evalClosedLoop({
+      checkpoint: join(cfg.outDir, 'refine', 'final'),
+      tasks: ['push_pen'],
+      episodes: 1,
+      workers: 1,
+      logDir: join(cfg.outDir, 'eval'),
+    });
+    for (const m of ['anchor', 'refine'] as const) {
+      const r = res.results[m];
+      expect(r?.episodes.map((e) => [e.task, e.seed])).toEqual([['push_pen', 1_000_000]]);
+      expect(r?.tasks[0].interval[1]).toBeGreaterThan(0);
+    }
+    expect(res.transitions?.push_pen).toBeDefined();
+    expect(formatTable(res)).toMatch(/push_pen/);
+    expect(Object.keys(jsonSummary(res).anchorRefine)).toEqual(['push_pen']);
+    mkdirSync(join(cfg.outDir, 'eval'), { recursive: true });
+    writeFileSync(join(cfg.outDir, RUN_FILES.closedLoop), JSON.stringify(res));
+  });
+
+  it('offline evaluation: arm error, gripper accuracy, errors around switches, residual compactness', async () => {
+    const off = await evalOffline({
+      checkpoint: join(cfg.outDir, 'refine', 'final'),
+      dataset: cfg.dataset,
+      split: 'all',
+      maxFrames: 40,
+    });
+    expect(off.frames).toBe(40);
+    for (const v of [
+      off.anchor.armMse,
+      off.refined.armMse,
+      off.compactness.raw.covTrace,
+      off.compactness.residual.meanNorm,
+    ])
+      expect(Number.isFinite(v)).toBe(true);
+    expect(off.anchor.gripperAccuracy).toBeGreaterThanOrEqual(0);
+    expect(off.switchErrors).toHaveLength(11);
+    expect(off.switchErrors.some((s) => s.count > 0)).toBe(true);
+    writeFileSync(join(cfg.outDir, RUN_FILES.offline), JSON.stringify(off));
+  });
+
+  it('writes an HTML report that headless Chromium renders', (ctx) => {
+    const out = writeReport(cfg.outDir);
+    const html = readFileSync(out, 'utf8');
+    expect((html.match(/<svg /g) ?? []).length).toBeGreaterThanOrEqual(7);
+    for (const title of [
+      'Phase 1',
+      'Success per task',
+      'Residual compactness',
+      'steps from a switch',
+      'Correction directionality',
+      'Failure classes',
+    ])
+      expect(html).toContain(title);
+    const bin = chromium();
+    if (!bin) {
+      ctx.skip(
+        'chromium is not installed (apt-get install -y chromium, or bash tools/bootstrap.sh); the render check needs it',
+      );
+      return;
+    }
+    const shot = join(mkdtempSync(join(tmpdir(), 'report-shot-')), 'report.png');
+    execFileSync(
+      bin,
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--hide-scrollbars',
+        '--window-size=1200,2400',
+        `--screenshot=${shot}`,
+        `file://${out}`,
+      ],
+      { stdio: 'ignore', timeout: 60_000 },
+    );
+    const img = decodeImage(readFileSync(shot));
+    expect(img.width).toBe(1200);
+    // The plots' series colours must appear in the rendered pixels (anchor orange, refine green).
+    let orange = 0;
+    let green = 0;
+    for (let i = 0; i < img.width * img.height; i++) {
+      const [r, g, b] = [img.data[i * 3], img.data[i * 3 + 1], img.data[i * 3 + 2]];
+      if (Math.abs(r - 0xd9) < 12 && Math.abs(g - 0x5f) < 12 && b < 30) orange++;
+      if (Math.abs(r - 0x1b) < 12 && Math.abs(g - 0x9e) < 12 && Math.abs(b - 0x77) < 12) green++;
+    }
+    expect(orange).toBeGreaterThan(50);
+    expect(green).toBeGreaterThan(50);
+  });
+});

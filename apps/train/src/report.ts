@@ -1,0 +1,195 @@
+/**
+ * `report`: one self-contained HTML page with SVG plots from a run folder —
+ * loss curves of both phases, success per task (anchor-only vs AnchorRefine, 95 % Wilson intervals),
+ * residual compactness, gripper error vs steps from a switch, Fail→Success / Success→Fail per task,
+ * failure classes, and the ablation table when `ablate` ran.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FAILURE_CLASSES } from '@anchor-refine/sim';
+import type { AblationResult } from './ablate.js';
+import type { ClosedLoopResult } from './eval-closed-loop.js';
+import type { OfflineResult } from './eval-offline.js';
+import { type MetricLine, readJsonl } from './metrics.js';
+import { barChart, lineChart } from './svg.js';
+
+export const RUN_FILES = {
+  closedLoop: 'eval/closed-loop.json',
+  offline: 'eval/offline.json',
+  ablation: 'ablation.json',
+  report: 'report.html',
+} as const;
+
+const C = { anchor: '#d95f02', refine: '#1b9e77', val: '#7570b3', raw: '#999999' };
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+function readJson<T>(path: string): T | undefined {
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as T) : undefined;
+}
+
+const missing = (what: string, how: string) =>
+  `<p class="missing">No ${esc(what)} in this run (${esc(how)}).</p>`;
+
+function lossSection(run: string): string {
+  const lines = [
+    ...readJsonl<MetricLine>(join(run, 'anchor', 'metrics.jsonl')),
+    ...readJsonl<MetricLine>(join(run, 'refine', 'metrics.jsonl')),
+  ];
+  if (!lines.length) return missing('training metrics', "run 'train' first");
+  const pts = (phase: string, kind: string, key: string) =>
+    lines
+      .filter((l) => l.phase === phase && l.kind === kind && typeof l[key] === 'number')
+      .map((l) => [l.step, l[key] as number] as [number, number]);
+  const charts = (['anchor', 'refine'] as const).map((p) =>
+    lineChart(
+      p === 'anchor' ? 'Phase 1 (anchor, L_anc)' : 'Phase 2 (refine, L_2)',
+      'step',
+      'loss',
+      [
+        { name: 'train loss', points: pts(p, 'train', 'loss'), color: p === 'anchor' ? C.anchor : C.refine },
+        { name: 'val loss', points: pts(p, 'val', 'val_loss'), color: C.val, dashed: true },
+      ],
+      { logY: true },
+    ),
+  );
+  return charts.join('\n');
+}
+
+function successSection(cl: ClosedLoopResult | undefined): string {
+  if (!cl) return missing('closed-loop evaluation', "run 'eval' or 'demo'");
+  const a = cl.results.anchor?.tasks ?? [];
+  const r = cl.results.refine?.tasks ?? [];
+  const tasks = (a.length ? a : r).map((t) => t.task);
+  const groups = tasks.map((task) => ({
+    label: task,
+    bars: [
+      ...(a.length ? [a.find((t) => t.task === task)] : []),
+      ...(r.length ? [r.find((t) => t.task === task)] : []),
+    ]
+      .filter((t) => t !== undefined)
+      .map((t, i) => ({
+        name: a.length && i === 0 ? 'anchor-only' : 'AnchorRefine',
+        color: a.length && i === 0 ? C.anchor : C.refine,
+        value: 100 * t.successRate,
+        interval: [100 * t.interval[0], 100 * t.interval[1]] as [number, number],
+      })),
+  }));
+  let out = barChart(
+    `Success per task (${cl.episodesPerTask} held-out seeds each, 95% Wilson CI)`,
+    'success %',
+    groups,
+    { max: 100 },
+  );
+  if (cl.transitions) {
+    const tg = Object.entries(cl.transitions).map(([task, t]) => ({
+      label: task,
+      bars: [
+        { name: 'Fail→Success', color: C.refine, value: t.failToSuccess },
+        { name: 'Success→Fail', color: C.anchor, value: t.successToFail },
+      ],
+    }));
+    out += barChart('Correction directionality (anchor-only → AnchorRefine, same seeds)', 'episodes', tg, {
+      minTop: 1,
+    });
+  }
+  const modes = (['anchor', 'refine'] as const).filter((m) => cl.results[m]);
+  const fg = FAILURE_CLASSES.map((f) => ({
+    label: f.replace(/_/g, ' '),
+    bars: modes.map((m) => ({
+      name: m === 'anchor' ? 'anchor-only' : 'AnchorRefine',
+      color: m === 'anchor' ? C.anchor : C.refine,
+      value: (cl.results[m]?.tasks ?? []).reduce((s, t) => s + (t.failures[f] ?? 0), 0),
+    })),
+  }));
+  out += barChart('Failure classes (all tasks)', 'episodes', fg, { minTop: 1 });
+  const gripperRelated = ['closed_too_early', 'closed_too_late', 'missed_grasp', 'dropped'];
+  const share = modes
+    .map((m) => {
+      const ts = cl.results[m]?.tasks ?? [];
+      const fails = ts.reduce((s, t) => s + (t.episodes - t.successes), 0);
+      const g = ts.reduce(
+        (s, t) => s + gripperRelated.reduce((x, f) => x + (t.failures[f as keyof typeof t.failures] ?? 0), 0),
+        0,
+      );
+      return `<li>${m === 'anchor' ? 'anchor-only' : 'AnchorRefine'}: ${g} of ${fails} failures gripper-related${fails ? ` (${((100 * g) / fails).toFixed(0)}%)` : ''}</li>`;
+    })
+    .join('');
+  return `${out}<ul>${share}</ul>`;
+}
+
+function offlineSection(off: OfflineResult | undefined): string {
+  if (!off) return missing('offline evaluation', "run 'eval --offline' or 'demo'");
+  const c = off.compactness;
+  const comp = barChart(`Residual compactness (${c.chunks} chunks, normalized units)`, 'value', [
+    {
+      label: 'mean ℓ2 norm',
+      bars: [
+        { name: 'raw chunk A', color: C.raw, value: c.raw.meanNorm },
+        { name: 'residual R = A − Â_anc', color: C.refine, value: c.residual.meanNorm },
+      ],
+    },
+    {
+      label: 'covariance trace',
+      bars: [
+        { name: 'raw chunk A', color: C.raw, value: c.raw.covTrace },
+        { name: 'residual R = A − Â_anc', color: C.refine, value: c.residual.covTrace },
+      ],
+    },
+  ]);
+  const sw = off.switchErrors;
+  const grip = lineChart(
+    'Gripper decision error vs steps from a switch',
+    'steps relative to the nearest gripper switch',
+    'error rate',
+    [
+      {
+        name: 'anchor',
+        points: sw.filter((s) => s.anchor !== null).map((s) => [s.distance, s.anchor as number]),
+        color: C.anchor,
+      },
+      {
+        name: 'refined',
+        points: sw.filter((s) => s.refined !== null).map((s) => [s.distance, s.refined as number]),
+        color: C.refine,
+      },
+    ],
+  );
+  const table = `<table><tr><th></th><th>arm MSE (rad²)</th><th>gripper accuracy</th></tr>
+<tr><td>anchor</td><td>${off.anchor.armMse.toExponential(3)}</td><td>${(100 * off.anchor.gripperAccuracy).toFixed(1)}%</td></tr>
+<tr><td>AnchorRefine</td><td>${off.refined.armMse.toExponential(3)}</td><td>${(100 * off.refined.gripperAccuracy).toFixed(1)}%</td></tr></table>
+<p>${off.frames} frames of ${off.episodes} held-out episodes.</p>`;
+  return table + comp + grip;
+}
+
+function ablationSection(ab: AblationResult | undefined): string {
+  if (!ab) return missing('ablation', "run 'ablate'");
+  const rows = ab.variants
+    .map(
+      (v) =>
+        `<tr><td>${esc(v.name)}</td><td>${(100 * v.average).toFixed(1)}%</td><td>${v.tasks.map((t) => `${t.task} ${(100 * t.successRate).toFixed(0)}%`).join(', ')}</td></tr>`,
+    )
+    .join('');
+  return `<table><tr><th>variant</th><th>average SR</th><th>per task</th></tr>${rows}</table><p>${ab.episodesPerTask} seeds per task from ${ab.seedOffset}.</p>`;
+}
+
+export function renderReport(run: string): string {
+  const cl = readJson<ClosedLoopResult>(join(run, RUN_FILES.closedLoop));
+  const off = readJson<OfflineResult>(join(run, RUN_FILES.offline));
+  const ab = readJson<AblationResult>(join(run, RUN_FILES.ablation));
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>AnchorRefine report</title>
+<style>body{font-family:sans-serif;max-width:1200px;margin:1em auto;padding:0 1em}svg{margin:6px;border:1px solid #ddd;background:#fff}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}.missing{color:#a00}</style></head>
+<body><h1>AnchorRefine report</h1><p>Run folder: <code>${esc(run)}</code>; generated ${new Date().toISOString()}.</p>
+<h2>Training</h2>${lossSection(run)}
+<h2>Closed-loop evaluation</h2>${successSection(cl)}
+<h2>Offline diagnostics</h2>${offlineSection(off)}
+<h2>Ablations</h2>${ablationSection(ab)}
+</body></html>
+`;
+}
+
+export function writeReport(run: string, out = join(run, RUN_FILES.report)): string {
+  writeFileSync(out, renderReport(run));
+  return out;
+}

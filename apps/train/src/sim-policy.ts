@@ -1,0 +1,91 @@
+/**
+ * The closed-loop policy factory the sim evaluator imports in its worker threads:
+ * `{ module: <this file>, exportName: 'createSimPolicy', options: { checkpoint, mode } }`.
+ * `mode: 'refine'` runs the full AnchorRefine composition (Eq. 2 and 11); `mode: 'anchor'` executes the
+ * same model's anchor chunk and anchor gripper decision 1[p ≥ 0.5] (the anchor-only baseline).
+ */
+import { fileURLToPath } from 'node:url';
+import { selectBackend } from '@anchor-refine/core-tensors';
+import {
+  type AnchorRefinePolicy,
+  ChunkQueue,
+  loadPolicy,
+  type PolicyObservation,
+} from '@anchor-refine/policy';
+import type { ClosedLoopPolicy, JsonValue, PolicyContext } from '@anchor-refine/sim';
+import { toPolicyObservation } from './data.js';
+
+export type EvalMode = 'anchor' | 'refine';
+
+export interface SimPolicyOptions {
+  checkpoint: string;
+  mode: EvalMode;
+}
+
+const loaded = new Map<string, Promise<AnchorRefinePolicy>>();
+
+function parseOptions(options: JsonValue): SimPolicyOptions {
+  const o = options as Record<string, JsonValue> | null;
+  if (!o || typeof o.checkpoint !== 'string')
+    throw new Error('createSimPolicy: options.checkpoint must be a folder path');
+  if (o.mode !== 'anchor' && o.mode !== 'refine')
+    throw new Error(
+      `createSimPolicy: options.mode must be 'anchor' or 'refine', got ${JSON.stringify(o.mode)}`,
+    );
+  return { checkpoint: o.checkpoint, mode: o.mode };
+}
+
+/** Wraps a loaded policy as a closed-loop sim policy in either mode. */
+export function wrapPolicy(policy: AnchorRefinePolicy, mode: EvalMode): ClosedLoopPolicy {
+  if (mode === 'refine') {
+    return {
+      reset: () => policy.reset(),
+      act: (obs) => policy.selectAction(toPolicyObservation(obs)),
+    };
+  }
+  const history: PolicyObservation[] = [];
+  const queue = new ChunkQueue(policy.config.execution.actionsPerChunk);
+  const L = policy.config.backbone.config.history;
+  return {
+    reset() {
+      history.length = 0;
+      queue.reset();
+    },
+    act(obs) {
+      history.push(toPolicyObservation(obs));
+      if (history.length > L) history.shift();
+      if (queue.needsChunk) {
+        const c = policy.predictActionChunk(history);
+        const gripper = Uint8Array.from(c.anchorGripperProb, (p) => (p >= 0.5 ? 1 : 0));
+        queue.push({
+          arm: c.anchorArm,
+          gripperProb: c.anchorGripperProb,
+          gripper,
+          horizon: c.horizon,
+          armDim: c.armDim,
+        });
+      }
+      return queue.pop();
+    },
+  };
+}
+
+export async function createSimPolicy(options: JsonValue, _ctx: PolicyContext): Promise<ClosedLoopPolicy> {
+  const { checkpoint, mode } = parseOptions(options);
+  await selectBackend('native');
+  let p = loaded.get(checkpoint);
+  if (!p) {
+    p = loadPolicy(checkpoint);
+    loaded.set(checkpoint, p);
+  }
+  return wrapPolicy(await p, mode);
+}
+
+/** The factory spec for `evaluate` (source .ts in dev/tests, built .js from dist). */
+export function simPolicySpec(checkpoint: string, mode: EvalMode) {
+  const url = new URL(
+    import.meta.url.endsWith('.ts') ? './sim-policy.ts' : './sim-policy.js',
+    import.meta.url,
+  );
+  return { module: fileURLToPath(url), exportName: 'createSimPolicy', options: { checkpoint, mode } };
+}

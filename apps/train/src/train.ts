@@ -1,0 +1,259 @@
+/**
+ * One training phase: AdamW over the phase's trainable variables with linear warmup + cosine decay,
+ * global-norm clipping, deterministic data order (batch i of step s is a pure function of seed and s, so
+ * a resumed run sees exactly the batches an uninterrupted one would), checkpoints every N steps with
+ * keep-last-k, `--resume` from the newest checkpoint, metrics to JSONL and TensorBoard, periodic
+ * validation and optional closed-loop evaluation. The phase's result is `<outDir>/<phase>/final/`.
+ */
+import { existsSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { selectBackend } from '@anchor-refine/core-tensors';
+import type { Sampler } from '@anchor-refine/datasets';
+import { AdamW, cosineWithWarmup, noDecayRule } from '@anchor-refine/nn';
+import {
+  AnchorRefinePolicy,
+  loadPolicy,
+  type PolicyBatch,
+  type PolicyConfig,
+  policyConfig,
+  savePolicy,
+  trainStep,
+} from '@anchor-refine/policy';
+import * as tf from '@tensorflow/tfjs';
+import {
+  listCheckpoints,
+  loadCheckpointPolicy,
+  loadOptimizer,
+  removeStaleTemps,
+  saveCheckpoint,
+} from './checkpoint.js';
+import type { PhaseName, TrainConfig } from './config.js';
+import { ARM_DIM, openSampler, policyStatsFromDataset } from './data.js';
+import { evalClosedLoop } from './eval-closed-loop.js';
+import { MetricsLog } from './metrics.js';
+import { progressBar } from './progress.js';
+import { EventWriter } from './tensorboard.js';
+
+export interface TrainOptions {
+  /** Continue from the newest checkpoint of this phase. */
+  resume?: boolean;
+  /** Phase-1 policy folder the refine phase starts from (default `<outDir>/anchor/final`). */
+  init?: string;
+  progress?: boolean;
+  log?: (msg: string) => void;
+  /** Closed-loop evaluation hook (called every `evalEvery` steps with a saved policy folder). */
+  closedLoop?: (policyDir: string, step: number) => Promise<Record<string, number>>;
+}
+
+export interface PhaseResult {
+  phase: PhaseName;
+  steps: number;
+  startStep: number;
+  finalDir: string;
+  lastLoss: number;
+  stepsPerSecond: number;
+  wallMs: number;
+}
+
+export const phaseDir = (cfg: TrainConfig, phase: PhaseName) => join(cfg.outDir, phase);
+
+/** The run's policy config: the preset, sized for the sim's 5-joint arm, then the config's overrides. */
+export function buildPolicyConfig(cfg: TrainConfig): PolicyConfig {
+  const o = cfg.policy.overrides;
+  const bb = o.backbone?.config ?? {};
+  return policyConfig(cfg.policy.preset, {
+    ...o,
+    backbone: { ...(o.backbone ?? {}), config: { stateDim: ARM_DIM, armDim: ARM_DIM, ...bb } },
+  });
+}
+
+/** Phase-2 start: the configured model with backbone + anchor weights of a phase-1 folder, Q_ref ← Q_anc. */
+async function refineStart(cfg: TrainConfig, init: string): Promise<AnchorRefinePolicy> {
+  if (!existsSync(init))
+    throw new Error(
+      `train --phase refine: no phase-1 policy at ${init}; run 'train --phase anchor' first or pass --init`,
+    );
+  const src = await loadPolicy(init);
+  const policy = new AnchorRefinePolicy(buildPolicyConfig(cfg), src.normalizationStats);
+  const weights = new Map([...src.stateDict()].filter(([k]) => !k.startsWith('refiner.')));
+  try {
+    policy.loadStateDict(weights, { strict: false });
+  } finally {
+    tf.dispose([...weights.values()]);
+    src.dispose();
+  }
+  policy.beginRefinePhase();
+  return policy;
+}
+
+function validationMetrics(policy: AnchorRefinePolicy, sampler: Sampler, phase: PhaseName, n: number) {
+  return async (): Promise<Record<string, number> | undefined> => {
+    const batches = sampler.epochBatches('val', 0, false).slice(0, n);
+    if (batches.length === 0) return undefined;
+    const sums: Record<string, number> = {};
+    policy.eval();
+    for (const idx of batches) {
+      const batch = (await sampler.batch(idx)) as PolicyBatch;
+      const out = policy.forward(batch, phase);
+      sums.loss = (sums.loss ?? 0) + out.loss.dataSync()[0];
+      for (const [k, v] of Object.entries(out.metrics)) sums[k] = (sums[k] ?? 0) + v.dataSync()[0];
+      tf.dispose([out.loss, ...Object.values(out.metrics)]);
+    }
+    policy.train();
+    return Object.fromEntries(Object.entries(sums).map(([k, v]) => [`val_${k}`, v / batches.length]));
+  };
+}
+
+/** Periodic closed-loop check: success per task of this phase's own output (anchor or composed). */
+function defaultClosedLoop(cfg: TrainConfig, phase: PhaseName) {
+  return async (policyDir: string): Promise<Record<string, number>> => {
+    const mode = phase === 'anchor' ? 'anchor' : 'refine';
+    const r = await evalClosedLoop({ checkpoint: policyDir, modes: [mode], episodes: cfg.evalEpisodes });
+    const tasks = r.results[mode]?.tasks ?? [];
+    const out: Record<string, number> = {};
+    for (const t of tasks) out[`success_${t.task}`] = t.successRate;
+    out.success_avg = tasks.reduce((a, t) => a + t.successRate, 0) / Math.max(1, tasks.length);
+    return out;
+  };
+}
+
+export async function trainPhase(
+  cfg: TrainConfig,
+  phase: PhaseName,
+  opts: TrainOptions = {},
+): Promise<PhaseResult> {
+  await selectBackend('native');
+  const log = opts.log ?? ((m: string) => console.log(m));
+  const pc = cfg[phase];
+  const dir = phaseDir(cfg, phase);
+  const pcfg = buildPolicyConfig(cfg);
+  if (phase === 'refine' && !pcfg.refine.enabled)
+    throw new Error(
+      'train --phase refine: policy.overrides.refine.enabled is false (an anchor-only model); nothing to train',
+    );
+  const sampler = await openSampler(cfg.dataset, pcfg, {
+    seed: cfg.seed,
+    batchSize: pc.batchSize,
+    valFraction: cfg.valFraction,
+  });
+  const perEpoch = sampler.epochBatches('train', 0).length;
+  if (perEpoch === 0)
+    throw new Error(
+      `train: the training split has fewer frames than batchSize ${pc.batchSize}; collect more episodes or lower ${phase}.batchSize`,
+    );
+
+  const existing = await listCheckpoints(dir);
+  let policy: AnchorRefinePolicy;
+  let startStep = 0;
+  let resumeFrom: string | undefined;
+  if (opts.resume && existing.length > 0) {
+    resumeFrom = existing[existing.length - 1].dir;
+    const loaded = await loadCheckpointPolicy(resumeFrom); // verifies checksums; corrupt → CheckpointError
+    policy = loaded.policy;
+    startStep = loaded.state.step;
+    await removeStaleTemps(dir);
+    log(`${phase}: resuming from ${resumeFrom} (step ${startStep})`);
+  } else {
+    if (existing.length > 0)
+      throw new Error(
+        `train: ${dir} already has checkpoints (newest ${existing[existing.length - 1].dir}); pass --resume to continue, or choose another outDir`,
+      );
+    if (opts.resume) log(`${phase}: --resume given but no checkpoint in ${dir}; starting from step 0`);
+    await removeStaleTemps(dir);
+    policy =
+      phase === 'anchor'
+        ? new AnchorRefinePolicy(pcfg, policyStatsFromDataset(sampler.dataset))
+        : await refineStart(cfg, opts.init ?? join(phaseDir(cfg, 'anchor'), 'final'));
+  }
+
+  const vars = policy.setPhase(phase);
+  const named = policy.namedParameters().filter(([, v]) => vars.includes(v));
+  const opt = new AdamW(named, { lr: pc.lr, weightDecay: pc.weightDecay, groups: [noDecayRule()] });
+  if (resumeFrom) await loadOptimizer(resumeFrom, opt);
+  const schedule = cosineWithWarmup({
+    peakLr: pc.lr,
+    warmupSteps: Math.min(pc.warmupSteps, Math.max(0, pc.steps - 1)),
+    totalSteps: Math.max(1, pc.steps),
+    minLr: pc.minLr,
+  });
+  const metrics = new MetricsLog(join(dir, 'metrics.jsonl'));
+  metrics.startAt(startStep);
+  const events = new EventWriter(join(dir, 'tensorboard'));
+  const validate = validationMetrics(policy, sampler, phase, cfg.valBatches);
+  const epochOffset = phase === 'anchor' ? 0 : 1_000_000; // a different shuffle stream per phase
+  const bar = progressBar(phase, pc.steps, startStep, opts.progress ?? true);
+  const t0 = performance.now();
+  let lastLoss = Number.NaN;
+  let windowStart = performance.now();
+  let windowSteps = 0;
+  let rate = 0;
+  try {
+    for (let step = startStep; step < pc.steps; step++) {
+      const epoch = Math.floor(step / perEpoch);
+      const indices = sampler.epochBatches('train', epochOffset + epoch)[step % perEpoch];
+      const batch = (await sampler.batch(indices)) as PolicyBatch;
+      const lr = schedule(step);
+      const r = trainStep(policy, opt, batch, phase, { clipNorm: cfg.clipNorm, lr });
+      if (!Number.isFinite(r.loss))
+        throw new Error(`${phase}: loss became ${r.loss} at step ${step + 1}; lower ${phase}.lr`);
+      lastLoss = r.loss;
+      const done = step + 1;
+      windowSteps++;
+      const now = performance.now();
+      if (now - windowStart > 2000 || done === pc.steps) {
+        rate = windowSteps / ((now - windowStart) / 1000);
+        windowStart = now;
+        windowSteps = 0;
+      }
+      bar.update(done, { loss: r.loss.toFixed(4), rate: rate ? rate.toFixed(2) : '—' });
+      if (done % cfg.logEvery === 0 || done === pc.steps) {
+        const vals = { loss: r.loss, grad_norm: r.gradNorm, lr, ...r.metrics };
+        metrics.write({ phase, kind: 'train', step: done, ...vals, steps_per_s: rate, time: Date.now() });
+        events.scalars(
+          done,
+          Object.fromEntries(Object.entries(vals).map(([k, v]) => [`${phase}/train/${k}`, v])),
+        );
+      }
+      if ((cfg.validateEvery > 0 && done % cfg.validateEvery === 0) || done === pc.steps) {
+        const v = await validate();
+        if (v) {
+          metrics.write({ phase, kind: 'val', step: done, ...v });
+          events.scalars(done, Object.fromEntries(Object.entries(v).map(([k, x]) => [`${phase}/${k}`, x])));
+        }
+      }
+      if (cfg.evalEvery > 0 && done % cfg.evalEvery === 0) {
+        const evalDir = join(dir, 'eval-policy');
+        await savePolicy(policy, evalDir);
+        const s = await (opts.closedLoop ?? defaultClosedLoop(cfg, phase))(evalDir, done);
+        metrics.write({ phase, kind: 'eval', step: done, ...s });
+        events.scalars(
+          done,
+          Object.fromEntries(Object.entries(s).map(([k, x]) => [`${phase}/eval/${k}`, x])),
+        );
+      }
+      if (done % cfg.checkpointEvery === 0 || done === pc.steps)
+        await saveCheckpoint(dir, policy, opt, { phase, step: done, time: Date.now() }, cfg.keepLast);
+    }
+    bar.stop();
+    const finalDir = join(dir, 'final');
+    await savePolicy(policy, finalDir, { metadata: { phase, step: String(pc.steps) } });
+    await rm(join(dir, 'eval-policy'), { recursive: true, force: true });
+    const wallMs = performance.now() - t0;
+    const result: PhaseResult = {
+      phase,
+      steps: pc.steps,
+      startStep,
+      finalDir,
+      lastLoss,
+      stepsPerSecond: (pc.steps - startStep) / Math.max(1e-9, wallMs / 1000),
+      wallMs,
+    };
+    await writeFile(join(dir, 'summary.json'), `${JSON.stringify(result, null, 2)}\n`);
+    return result;
+  } finally {
+    bar.stop();
+    opt.dispose();
+    policy.dispose();
+  }
+}
