@@ -37,7 +37,12 @@ export {
   validateStats,
 } from './stats.js';
 export { SyntheticReachTask, type SyntheticTaskOptions } from './synthetic.js';
-export { type TrainStepOptions, type TrainStepResult, trainStep } from './train_step.js';
+export {
+  type TrainablePolicy,
+  type TrainStepOptions,
+  type TrainStepResult,
+  trainStep,
+} from './train_step.js';
 export {
   defaultLayout,
   validateXvlaPolicyConfig,
@@ -52,4 +57,4 @@ export {
   XvlaAnchorRefinePolicy,
   type XvlaRefineOutput,
 } from './xvla/policy.js';
-export { type TrainablePolicy, trainPolicyStep } from './xvla/train_step.js';
+export { trainPolicyStep } from './xvla/train_step.js';

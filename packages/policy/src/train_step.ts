@@ -5,7 +5,16 @@
 import { clipGradNorm, gradsByParamName, type Optimizer } from '@anchor-refine/nn';
 import * as tf from '@tensorflow/tfjs';
 import { type BatchTensors, disposeBatchTensors, type PolicyBatch } from './batch.js';
-import type { AnchorRefinePolicy, Phase } from './policy.js';
+import type { ForwardResult, Phase } from './policy.js';
+
+/** The training surface a policy needs for `trainStep` (AnchorRefinePolicy, XvlaAnchorRefinePolicy). */
+export interface TrainablePolicy {
+  trainableParameters(): tf.Variable[];
+  namedParameters(): Array<[string, tf.Variable]>;
+  train(mode?: boolean): unknown;
+  toTensors(batch: PolicyBatch): BatchTensors;
+  forward(batch: PolicyBatch | BatchTensors, phase: Phase): ForwardResult;
+}
 
 export interface TrainStepOptions {
   /** Max global gradient norm (GR-MG: 1.0); null = no clipping. */
@@ -21,7 +30,7 @@ export interface TrainStepResult {
 }
 
 export function trainStep(
-  policy: AnchorRefinePolicy,
+  policy: TrainablePolicy,
   optimizer: Optimizer,
   batch: PolicyBatch | BatchTensors,
   phase: Phase,
