@@ -29,6 +29,7 @@ import {
 } from '@anchor-refine/deploy';
 import { Decoder } from '@msgpack/msgpack';
 import WebSocket from 'ws';
+import { quantile } from './percentiles.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, fallback: number) => {
@@ -44,10 +45,7 @@ const STEPS = opt('steps', 100);
 const THREADS = opt('threads', 1);
 const jsonOut = argv.includes('--json') ? argv[argv.indexOf('--json') + 1] : undefined;
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
+const pct = (xs: number[], p: number) => quantile(xs, p / 100);
 const f = (x: number) => x.toFixed(2);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

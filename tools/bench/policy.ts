@@ -24,18 +24,13 @@ import {
 } from '@anchor-refine/policy';
 import * as tf from '@tensorflow/tfjs';
 import { measureLoaderThroughput } from './datasets.js';
+import { percentiles } from './percentiles.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const jsonOut = argv.includes('--json') ? argv[argv.indexOf('--json') + 1] : undefined;
 const batchSize = 8;
 const results: Record<string, unknown> = {};
-
-function percentiles(times: number[]): { p50: number; p99: number; n: number } {
-  const s = [...times].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
-  return { p50: at(0.5), p99: at(0.99), n: s.length };
-}
 
 // The small config fed by the synthetic task (state 6, arm 3); the data only sets shapes here.
 const task = new SyntheticReachTask({ episodes: 8, imageSize: 96, seed: 1 });

@@ -15,17 +15,12 @@ import { backendInfo, selectBackend } from '@anchor-refine/core-tensors';
 import { Rng } from '@anchor-refine/nn';
 import { SyntheticReachTask, XvlaAnchorRefinePolicy, xvlaPolicyConfig } from '@anchor-refine/policy';
 import * as tf from '@tensorflow/tfjs';
+import { percentiles } from './percentiles.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const jsonOut = argv.includes('--json') ? argv[argv.indexOf('--json') + 1] : undefined;
 const reps = quick ? 5 : 30;
-
-function percentiles(times: number[]): { p50: number; p99: number; n: number } {
-  const s = [...times].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
-  return { p50: at(0.5), p99: at(0.99), n: s.length };
-}
 
 function time(fn: () => void, n: number): { p50: number; p99: number; n: number } {
   fn(); // warm-up

@@ -49,14 +49,15 @@ export interface PolicyConfig {
 
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
-function merge<T>(base: T, over: DeepPartial<T> | undefined): T {
+/** Deep-merges `over` into a copy of `base` (objects merge, arrays and scalars replace). */
+export function mergeConfig<T>(base: T, over: DeepPartial<T> | undefined): T {
   if (over === undefined) return base;
   const out = { ...base } as Record<string, unknown>;
   for (const [k, v] of Object.entries(over)) {
     const b = (base as Record<string, unknown>)[k];
     out[k] =
       v !== null && typeof v === 'object' && !Array.isArray(v) && b !== null && typeof b === 'object'
-        ? merge(b, v as DeepPartial<typeof b>)
+        ? mergeConfig(b, v as DeepPartial<typeof b>)
         : v;
   }
   return out as T;
@@ -81,7 +82,7 @@ export function policyConfig(preset: Gr1Preset, overrides: DeepPartial<PolicyCon
     execution: { actionsPerChunk: Math.max(1, Math.floor(bb.horizon / 2)), temporalEnsemble: null },
     seed: 0,
   };
-  const cfg = merge(base, overrides);
+  const cfg = mergeConfig(base, overrides);
   validatePolicyConfig(cfg);
   return cfg;
 }

@@ -14,6 +14,7 @@ export {
   type AnchorConfig,
   type DeepPartial,
   type ExecutionConfig,
+  mergeConfig,
   type PolicyConfig,
   policyConfig,
   type RefineConfig,
@@ -27,7 +28,7 @@ export {
   type Phase,
   type PolicyObservation,
 } from './policy.js';
-export { type ChunkPrediction, ChunkQueue, chunkStep, TemporalEnsembler } from './queue.js';
+export { ActionSelector, type ChunkPrediction, ChunkQueue, chunkStep, TemporalEnsembler } from './queue.js';
 export {
   affine,
   type FeatureStats,

@@ -23,7 +23,7 @@ import {
   type PolicyBatch,
 } from './batch.js';
 import { type PolicyConfig, validatePolicyConfig } from './config.js';
-import { type ChunkPrediction, ChunkQueue, TemporalEnsembler } from './queue.js';
+import { ActionSelector, type ChunkPrediction } from './queue.js';
 import { affine, identityStats, type PolicyStats, validateStats } from './stats.js';
 
 export type Phase = 'anchor' | 'refine';
@@ -73,9 +73,7 @@ export class AnchorRefinePolicy extends Module {
   readonly armDim: number;
   readonly stateDim: number;
   private stats: PolicyStats;
-  private readonly history: PolicyObservation[] = [];
-  private readonly queue: ChunkQueue;
-  private readonly ensembler: TemporalEnsembler | undefined;
+  private readonly actions: ActionSelector<PolicyObservation>;
 
   constructor(
     readonly config: PolicyConfig,
@@ -112,11 +110,7 @@ export class AnchorRefinePolicy extends Module {
           }),
         )
       : undefined;
-    this.queue = new ChunkQueue(config.execution.actionsPerChunk);
-    this.ensembler =
-      config.execution.temporalEnsemble === null
-        ? undefined
-        : new TemporalEnsembler(config.execution.temporalEnsemble);
+    this.actions = new ActionSelector(config.execution, bb.history);
   }
 
   get normalizationStats(): PolicyStats {
@@ -312,18 +306,12 @@ export class AnchorRefinePolicy extends Module {
 
   /** The action for this control step [D] (raw arm units, gripper ∈ {0,1}); keeps its own history. */
   selectAction(obs: PolicyObservation): Float32Array {
-    this.history.push(obs);
-    if (this.history.length > this.backbone.history) this.history.shift();
-    if (this.ensembler) return this.ensembler.update(this.predictActionChunk(this.history));
-    if (this.queue.needsChunk) this.queue.push(this.predictActionChunk(this.history));
-    return this.queue.pop();
+    return this.actions.select(obs, (history) => this.predictActionChunk(history));
   }
 
   /** Clears the observation history, the action queue and the ensembler (call at episode start). */
   reset(): void {
-    this.history.length = 0;
-    this.queue.reset();
-    this.ensembler?.reset();
+    this.actions.reset();
   }
 
   private unnormalizeAction() {

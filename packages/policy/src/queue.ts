@@ -2,6 +2,7 @@
  * Turning chunks into one action per control step.
  *
  * - `ChunkQueue`: execute the first `actionsPerChunk` actions of a chunk, then ask for a new one.
+ * - `ActionSelector`: what a policy's selectAction needs — its observation history, and one of the two above.
  * - `TemporalEnsembler` (ACT): predict a chunk every step; the action for step t is the weighted mean of
  *   every stored prediction for t with weights exp(−k·i), i = 0 for the oldest. The gripper is decided by
  *   the same weighted mean of the composed close probabilities, thresholded at 0.5.
@@ -96,5 +97,40 @@ export class TemporalEnsembler {
   reset(): void {
     this.chunks = [];
     this.step = 0;
+  }
+}
+
+/**
+ * The per-episode state behind a policy's `selectAction`: the last `history` observations (oldest first),
+ * and either a chunk queue (`temporalEnsemble` null) or a temporal ensembler.
+ */
+export class ActionSelector<O> {
+  private readonly observations: O[] = [];
+  private readonly queue: ChunkQueue;
+  private readonly ensembler: TemporalEnsembler | undefined;
+
+  constructor(
+    execution: { actionsPerChunk: number; temporalEnsemble: number | null },
+    readonly history: number,
+  ) {
+    this.queue = new ChunkQueue(execution.actionsPerChunk);
+    this.ensembler =
+      execution.temporalEnsemble === null ? undefined : new TemporalEnsembler(execution.temporalEnsemble);
+  }
+
+  /** Records `obs` and returns this step's action [D], calling `predict` on the history when a chunk is due. */
+  select(obs: O, predict: (history: readonly O[]) => ChunkPrediction): Float32Array {
+    this.observations.push(obs);
+    if (this.observations.length > this.history) this.observations.shift();
+    if (this.ensembler) return this.ensembler.update(predict(this.observations));
+    if (this.queue.needsChunk) this.queue.push(predict(this.observations));
+    return this.queue.pop();
+  }
+
+  /** Clears the history, the queue and the ensembler (episode start). */
+  reset(): void {
+    this.observations.length = 0;
+    this.queue.reset();
+    this.ensembler?.reset();
   }
 }

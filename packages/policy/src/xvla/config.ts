@@ -4,7 +4,7 @@
  */
 import { validateXvlaConfig, type XvlaConfig, type XvlaPreset, xvlaConfig } from '@anchor-refine/backbones';
 import type { GripperVariant } from '@anchor-refine/gripper-refinement';
-import type { DeepPartial, ExecutionConfig } from '../config.js';
+import { type DeepPartial, type ExecutionConfig, mergeConfig } from '../config.js';
 
 export interface XvlaLayout {
   /** EE6D channel of each arm action channel (length = armDim). */
@@ -77,22 +77,9 @@ export function xvlaPolicyConfig(
     domainId: bb.defaultDomain,
     seed: 0,
   };
-  const cfg = merge(base, opts.overrides);
+  const cfg = mergeConfig(base, opts.overrides);
   validateXvlaPolicyConfig(cfg);
   return cfg;
-}
-
-function merge<T>(base: T, over: DeepPartial<T> | undefined): T {
-  if (over === undefined) return base;
-  const out = { ...base } as Record<string, unknown>;
-  for (const [k, v] of Object.entries(over)) {
-    const b = (base as Record<string, unknown>)[k];
-    out[k] =
-      v !== null && typeof v === 'object' && !Array.isArray(v) && b !== null && typeof b === 'object'
-        ? merge(b, v as DeepPartial<typeof b>)
-        : v;
-  }
-  return out as T;
 }
 
 export function validateXvlaPolicyConfig(cfg: XvlaPolicyConfig): void {

@@ -35,7 +35,7 @@ import {
   type PolicyBatch,
 } from '../batch.js';
 import type { ActionChunk, ForwardMetrics, ForwardResult, Phase, PolicyObservation } from '../policy.js';
-import { ChunkQueue, TemporalEnsembler } from '../queue.js';
+import { ActionSelector } from '../queue.js';
 import { affine, identityStats, type PolicyStats, validateStats } from '../stats.js';
 import { validateXvlaPolicyConfig, type XvlaPolicyConfig } from './config.js';
 
@@ -82,8 +82,7 @@ export class XvlaAnchorRefinePolicy extends Module {
   readonly cameras: readonly string[];
   private stats: PolicyStats;
   private readonly trainRng: Rng;
-  private readonly queue: ChunkQueue;
-  private readonly ensembler: TemporalEnsembler | undefined;
+  private readonly actions: ActionSelector<PolicyObservation>;
 
   constructor(
     readonly config: XvlaPolicyConfig,
@@ -109,11 +108,7 @@ export class XvlaAnchorRefinePolicy extends Module {
         )
       : undefined;
     this.trainRng = new Rng(config.seed + 3000);
-    this.queue = new ChunkQueue(config.execution.actionsPerChunk);
-    this.ensembler =
-      config.execution.temporalEnsemble === null
-        ? undefined
-        : new TemporalEnsembler(config.execution.temporalEnsemble);
+    this.actions = new ActionSelector(config.execution, this.history);
   }
 
   get normalizationStats(): PolicyStats {
@@ -383,15 +378,12 @@ export class XvlaAnchorRefinePolicy extends Module {
 
   /** The action for this control step [D] (raw arm units, gripper ∈ {0, 1}). */
   selectAction(obs: PolicyObservation): Float32Array {
-    if (this.ensembler) return this.ensembler.update(this.predictActionChunk(obs));
-    if (this.queue.needsChunk) this.queue.push(this.predictActionChunk(obs));
-    return this.queue.pop();
+    return this.actions.select(obs, (history) => this.predictActionChunk(history));
   }
 
   /** Clears the action queue and the ensembler (call at episode start). */
   reset(): void {
-    this.queue.reset();
-    this.ensembler?.reset();
+    this.actions.reset();
   }
 
   private unnormalizeAction() {
