@@ -34,10 +34,10 @@ function image(h: number, w: number, seed: number): Uint8Array {
   return d;
 }
 
-function liberoRequest(prompt = 'pick up the cube'): Uint8Array {
+function liberoRequest(prompt = 'pick up the cube', size = 224): Uint8Array {
   return packb({
-    'observation/image': npArray(image(224, 224, 1), [224, 224, 3]),
-    'observation/wrist_image': npArray(image(224, 224, 2), [224, 224, 3]),
+    'observation/image': npArray(image(size, size, 1), [size, size, 3]),
+    'observation/wrist_image': npArray(image(size, size, 2), [size, size, 3]),
     'observation/state': npArray(new Float64Array([0.1, -0.2, 0.3, 0, 0, 0, 0.02, -0.02]), [8]),
     prompt,
   });
@@ -181,7 +181,13 @@ describe('openpi websocket', () => {
   it('refuses a flood of pipelined requests beyond the per-connection limit without dropping the connection', async () => {
     const c = await Client.connect();
     await c.next();
-    for (let i = 0; i < 12; i++) c.ws.send(liberoRequest());
+    // Small requests written in one TCP write, so the server reads all 12 in one chunk and decides on
+    // them before any reply can come back from the worker (full-size images arrive in many chunks, and
+    // an early reply then makes room for a 9th request: a timing-dependent count).
+    const socket = (c.ws as unknown as { _socket: import('node:net').Socket })._socket;
+    socket.cork();
+    for (let i = 0; i < 12; i++) c.ws.send(liberoRequest('pick up the cube', 16));
+    socket.uncork();
     const frames = [];
     for (let i = 0; i < 12; i++) frames.push(await c.next());
     expect(frames.filter((f) => f.binary).length).toBe(8);
