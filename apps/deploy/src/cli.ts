@@ -6,6 +6,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import type { BackboneType } from '@anchor-refine/policy';
 import { TASK_IDS, type TaskId } from '@anchor-refine/sim';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { PolicyClient } from './policy/policy-client.js';
@@ -40,12 +41,15 @@ const num = (name: string) => (v: string) => {
 };
 
 function policySource(
-  o: { checkpoint?: string; init?: InitPreset; seed: number },
+  o: { checkpoint?: string; init?: InitPreset; backbone?: BackboneType; seed: number },
   dims?: { stateDim: number; armDim: number },
 ): PolicySource {
   if (o.checkpoint && o.init) throw new Error('give either --checkpoint DIR or --init tiny|small, not both');
+  if (o.checkpoint && o.backbone)
+    throw new Error('--backbone applies to --init only (a checkpoint names its own backbone)');
   if (o.checkpoint) return { kind: 'checkpoint', dir: o.checkpoint };
-  if (o.init) return { kind: 'init', preset: o.init, seed: o.seed, ...(dims ?? {}) };
+  if (o.init)
+    return { kind: 'init', preset: o.init, seed: o.seed, backbone: o.backbone ?? 'gr1', ...(dims ?? {}) };
   throw new Error(
     'give --checkpoint DIR (a saved policy) or --init tiny|small (random weights, for protocol checks)',
   );
@@ -60,6 +64,7 @@ program
   .description('serve a policy: openpi websocket + X-VLA POST /act + GET /healthz on one port')
   .option('--checkpoint <dir>', 'policy checkpoint folder (config.json, model.safetensors, stats.json)')
   .addOption(new Option('--init <preset>', 'random-init policy of this preset').choices(['tiny', 'small']))
+  .addOption(new Option('--backbone <name>', 'backbone of --init (default gr1)').choices(['gr1', 'xvla']))
   .option('--seed <n>', 'seed for --init', int('--seed'), 0)
   .option('--host <host>', 'bind address', '0.0.0.0')
   .option('--port <n>', 'port', int('--port'), 8000)
@@ -120,6 +125,7 @@ program
   .addOption(
     new Option('--init <preset>', 'random-init policy (dims follow the robot)').choices(['tiny', 'small']),
   )
+  .addOption(new Option('--backbone <name>', 'backbone of --init (default gr1)').choices(['gr1', 'xvla']))
   .option('--seed <n>', 'seed (policy init and sim episodes)', int('--seed'), 0)
   .option('--rate <hz>', 'control rate', num('--rate'), 10)
   .option('--steps <n>', 'stop after N steps (default: until Ctrl-C)', int('--steps'))

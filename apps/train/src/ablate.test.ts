@@ -6,7 +6,7 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { policyConfig } from '@anchor-refine/policy';
+import { policyConfig, xvlaPolicyConfig } from '@anchor-refine/policy';
 import { describe, expect, it } from 'vitest';
 import { ablate, ablationVariants, formatAblation } from './ablate.js';
 import { RUN_FILES } from './report.js';
@@ -24,6 +24,19 @@ describe('ablate', () => {
       'phase 1 only, deeper anchor',
       'refine (direct action)',
     ]);
+  });
+
+  it('lists the variants that exist on X-VLA; the deeper anchor is a deeper denoiser', () => {
+    const base = xvlaPolicyConfig('tiny', { armDim: 5, stateDim: 5 });
+    const vs = ablationVariants(base);
+    expect(vs.map((v) => v.name)).toEqual([
+      'full AnchorRefine',
+      'w/o gripper refinement',
+      'naive gripper MSE',
+      'phase 1 only, deeper anchor',
+    ]);
+    const deeper = vs[3].overrides as { backbone: { config: { depth: number } } };
+    expect(deeper.backbone.config.depth).toBe(3); // tiny denoiser depth 2 × 1.5
   });
 
   it('trains shared phase 1 once, each variant, evaluates all on the same seeds', async () => {

@@ -7,22 +7,42 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DeepPartial, PolicyConfig } from '@anchor-refine/policy';
+import { type AnyPolicyConfig, isXvlaConfig } from '@anchor-refine/policy';
 import type { TaskId, TaskReport } from '@anchor-refine/sim';
-import { type TrainConfig, validateTrainConfig } from './config.js';
+import { type PolicySection, type TrainConfig, validateTrainConfig } from './config.js';
 import { evalClosedLoop } from './eval-closed-loop.js';
 import { RUN_FILES } from './report.js';
 import { buildPolicyConfig, trainPhase } from './train.js';
 
 export interface Variant {
   name: string;
-  /** Policy overrides on top of the run's. */
-  overrides: DeepPartial<PolicyConfig>;
+  /** Policy overrides on top of the run's (fields of the run's backbone config). */
+  overrides: PolicySection['overrides'];
   /** Trains its own phase 1 and no phase 2. */
   anchorOnly?: boolean;
 }
 
-export function ablationVariants(base: PolicyConfig): Variant[] {
+/**
+ * The spec's variants that exist for the run's backbone. On X-VLA the anchor is always detached (the
+ * frozen denoiser's output) and the refiner never reads it, so the detach / concat / direct rows have
+ * no counterpart; the deeper anchor is a deeper denoiser.
+ */
+export function ablationVariants(base: AnyPolicyConfig): Variant[] {
+  if (isXvlaConfig(base)) {
+    return [
+      { name: 'full AnchorRefine', overrides: {} },
+      { name: 'w/o gripper refinement', overrides: { refine: { gripper: 'none' } } },
+      { name: 'naive gripper MSE', overrides: { refine: { gripper: 'naive-mse' } } },
+      {
+        name: 'phase 1 only, deeper anchor',
+        overrides: {
+          backbone: { config: { depth: Math.round(base.backbone.config.depth * 1.5) } },
+          refine: { enabled: false },
+        },
+        anchorOnly: true,
+      },
+    ];
+  }
   return [
     { name: 'full AnchorRefine', overrides: {} },
     { name: 'w/o gripper refinement', overrides: { refine: { gripper: 'none' } } },
@@ -50,16 +70,18 @@ export interface AblationResult {
   variants: AblationRow[];
 }
 
-function mergeOverrides(
-  a: DeepPartial<PolicyConfig>,
-  b: DeepPartial<PolicyConfig>,
-): DeepPartial<PolicyConfig> {
+type Overrides = PolicySection['overrides'];
+const isPlain = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Deep merge of two override objects (b wins). */
+function mergeOverrides(a: Overrides, b: Overrides): Overrides {
   const out: Record<string, unknown> = { ...a };
   for (const [k, v] of Object.entries(b)) {
     const av = (a as Record<string, unknown>)[k];
-    out[k] = av && typeof av === 'object' && v && typeof v === 'object' ? { ...av, ...v } : v;
+    out[k] = isPlain(av) && isPlain(v) ? mergeOverrides(av as Overrides, v as Overrides) : v;
   }
-  return out as DeepPartial<PolicyConfig>;
+  return out as Overrides;
 }
 
 export interface AblateOptions {
@@ -107,7 +129,7 @@ export async function ablate(cfg: TrainConfig, o: AblateOptions): Promise<Ablati
     const vc = validateTrainConfig({
       ...cfg,
       outDir: join(root, slug),
-      policy: { preset: cfg.policy.preset, overrides: mergeOverrides(cfg.policy.overrides, v.overrides) },
+      policy: { ...cfg.policy, overrides: mergeOverrides(cfg.policy.overrides, v.overrides) },
     });
     const finalDir = join(vc.outDir, v.anchorOnly ? 'anchor' : 'refine', 'final');
     if (!existsSync(finalDir)) {

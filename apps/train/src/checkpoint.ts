@@ -11,7 +11,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join, relative } from 'node:path';
 import type { Optimizer } from '@anchor-refine/nn';
 import { loadSafetensors, saveSafetensors, toTensors } from '@anchor-refine/nn';
-import { type AnchorRefinePolicy, loadPolicy, savePolicy } from '@anchor-refine/policy';
+import { type AnyPolicy, loadPolicy, savePolicy } from '@anchor-refine/policy';
 import * as tf from '@tensorflow/tfjs';
 
 export interface TrainingState {
@@ -75,7 +75,7 @@ export async function removeStaleTemps(phaseDir: string): Promise<void> {
 
 export async function saveCheckpoint(
   phaseDir: string,
-  policy: AnchorRefinePolicy,
+  policy: AnyPolicy,
   optimizer: Optimizer,
   state: TrainingState,
   keepLast: number,
@@ -152,7 +152,7 @@ export async function verifyCheckpoint(dir: string): Promise<TrainingState> {
 /** Loads a verified checkpoint's policy (the caller builds the optimizer, then calls `loadOptimizer`). */
 export async function loadCheckpointPolicy(
   dir: string,
-): Promise<{ policy: AnchorRefinePolicy; state: TrainingState }> {
+): Promise<{ policy: AnyPolicy; state: TrainingState }> {
   const state = await verifyCheckpoint(dir);
   const policy = await loadPolicy(join(dir, 'policy'));
   return { policy, state };

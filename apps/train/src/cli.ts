@@ -5,13 +5,17 @@ import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { ablate, formatAblation } from './ablate.js';
 import { collect, parseTasks } from './collect.js';
-import { loadTrainConfig, type PhaseName } from './config.js';
+import { loadTrainConfig, type PhaseName, validateTrainConfig } from './config.js';
 import { demo } from './demo.js';
 import { evalClosedLoop, formatTable, jsonSummary } from './eval-closed-loop.js';
 import { evalOffline } from './eval-offline.js';
 import { RUN_FILES, writeReport } from './report.js';
 import { trainPhase } from './train.js';
 
+const backbone = (v: string) => {
+  if (v !== 'gr1' && v !== 'xvla') throw new InvalidArgumentError("use 'gr1' or 'xvla'");
+  return v;
+};
 const int = (name: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be an integer ≥ 0`);
@@ -65,12 +69,19 @@ program
   .option('--dataset <dir>', 'override the config dataset')
   .option('--out <dir>', 'override the config outDir')
   .option('--steps <n>', "override this phase's steps", int('--steps'))
+  .option(
+    '--backbone <name>',
+    "override policy.backbone: 'gr1' (regression) or 'xvla' (flow / denoise)",
+    backbone,
+  )
   .option('--no-progress', 'no progress bar')
   .action(async (o) => {
     const over: Record<string, unknown> = {};
     if (o.dataset) over.dataset = o.dataset;
     if (o.out) over.outDir = o.out;
     let cfg = loadTrainConfig(o.config, over);
+    if (o.backbone && o.backbone !== cfg.policy.backbone)
+      cfg = validateTrainConfig({ ...cfg, policy: { ...cfg.policy, backbone: o.backbone } });
     if (o.steps !== undefined) cfg = { ...cfg, [o.phase]: { ...cfg[o.phase as PhaseName], steps: o.steps } };
     const r = await trainPhase(cfg, o.phase, { resume: o.resume, init: o.init, progress: o.progress });
     console.log(
@@ -168,9 +179,10 @@ program
   .option('--quick', 'the ≤ 5 min version')
   .option('--json', 'end with one JSON line of success rates')
   .option('--out <dir>', 'run folder (default runs/anchor-refine-demo or runs/anchor-refine-demo-quick)')
+  .option('--backbone <name>', "'gr1' (default) or 'xvla'", backbone)
   .option('--no-progress', 'no progress bars')
   .action(async (o) => {
-    await demo({ quick: o.quick, json: o.json, out: o.out, progress: o.progress });
+    await demo({ quick: o.quick, json: o.json, out: o.out, progress: o.progress, backbone: o.backbone });
   });
 
 function save(path: string, value: unknown): void {

@@ -11,6 +11,7 @@ describe('train config', () => {
     expect(c.anchor.lr).toBe(DEFAULT_PHASE.anchor.lr);
     expect(c.refine).toEqual(DEFAULT_PHASE.refine);
     expect(c.policy.preset).toBe('small');
+    expect(c.policy.backbone).toBe('gr1');
   });
 
   it.each([
@@ -20,6 +21,14 @@ describe('train config', () => {
     [
       { dataset: 'd', outDir: 'o', policy: { preset: 'huge' } },
       /policy\.preset is "huge"; use 'tiny', 'small' or 'paper'/,
+    ],
+    [
+      { dataset: 'd', outDir: 'o', policy: { backbone: 'gr2' } },
+      /policy\.backbone is "gr2"; use 'gr1' \(regression\) or 'xvla' \(flow \/ denoise\)/,
+    ],
+    [
+      { dataset: 'd', outDir: 'o', policy: { backbone: 'xvla', preset: 'paper' } },
+      /policy\.preset is 'paper' with backbone 'xvla'.*use 'tiny' or 'small'/,
     ],
     [
       { dataset: 'd', outDir: 'o', checkpointEvry: 3 },

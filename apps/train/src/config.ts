@@ -4,9 +4,14 @@
  * how to fix it.
  */
 import { readFileSync } from 'node:fs';
-import type { DeepPartial, PolicyConfig } from '@anchor-refine/policy';
+import type { BackboneType, DeepPartial, PolicyConfig, XvlaPolicyConfig } from '@anchor-refine/policy';
 
 export type PresetName = 'tiny' | 'small' | 'paper';
+
+/** The policy section: which backbone, its preset, and config fields to override (of that backbone). */
+export type PolicySection =
+  | { backbone: 'gr1'; preset: PresetName; overrides: DeepPartial<PolicyConfig> }
+  | { backbone: 'xvla'; preset: PresetName; overrides: DeepPartial<XvlaPolicyConfig> };
 export type PhaseName = 'anchor' | 'refine';
 
 export interface PhaseConfig {
@@ -27,7 +32,7 @@ export interface TrainConfig {
   dataset: string;
   /** Run folder: checkpoints, metrics, TensorBoard events per phase. */
   outDir: string;
-  policy: { preset: PresetName; overrides: DeepPartial<PolicyConfig> };
+  policy: PolicySection;
   /** Seed of data order and split (the model's init seed is policy.overrides.seed). */
   seed: number;
   /** Episodes held out for validation (fraction of the dataset). */
@@ -60,7 +65,7 @@ export const DEFAULT_PHASE: Record<PhaseName, PhaseConfig> = {
 };
 
 export const DEFAULT_TRAIN: Omit<TrainConfig, 'dataset' | 'outDir'> = {
-  policy: { preset: 'small', overrides: {} },
+  policy: { backbone: 'gr1', preset: 'small', overrides: {} },
   seed: 0,
   valFraction: 0.1,
   anchor: DEFAULT_PHASE.anchor,
@@ -141,8 +146,18 @@ export function validateTrainConfig(input: unknown): TrainConfig {
       throw new TrainConfigError(k, `is ${JSON.stringify(input[k])}; give a folder path (string)`);
   }
   const pol = input.policy ?? d.policy;
-  if (!isObj(pol)) throw new TrainConfigError('policy', 'must be {"preset": "small", "overrides": {...}}');
-  unknownKeys(pol, ['preset', 'overrides'], 'policy.');
+  if (!isObj(pol))
+    throw new TrainConfigError(
+      'policy',
+      'must be {"backbone": "gr1" | "xvla", "preset": "small", "overrides": {...}}',
+    );
+  unknownKeys(pol, ['backbone', 'preset', 'overrides'], 'policy.');
+  const backbone = (pol.backbone ?? 'gr1') as BackboneType;
+  if (backbone !== 'gr1' && backbone !== 'xvla')
+    throw new TrainConfigError(
+      'policy.backbone',
+      `is ${JSON.stringify(pol.backbone)}; use 'gr1' (regression) or 'xvla' (flow / denoise)`,
+    );
   const preset = pol.preset ?? 'small';
   if (preset !== 'tiny' && preset !== 'small' && preset !== 'paper')
     throw new TrainConfigError(
@@ -151,11 +166,22 @@ export function validateTrainConfig(input: unknown): TrainConfig {
     );
   const overrides = pol.overrides ?? {};
   if (!isObj(overrides))
-    throw new TrainConfigError('policy.overrides', 'must be an object of PolicyConfig fields to override');
+    throw new TrainConfigError(
+      'policy.overrides',
+      `must be an object of ${backbone === 'xvla' ? 'XvlaPolicyConfig' : 'PolicyConfig'} fields to override`,
+    );
+  if (backbone === 'xvla' && preset === 'paper')
+    throw new TrainConfigError(
+      'policy.preset',
+      "is 'paper' with backbone 'xvla': that preset needs Florence-2 weights and its BART tokenizer from a local folder, which the training app does not load; use 'tiny' or 'small'",
+    );
   const cfg: TrainConfig = {
     dataset: input.dataset as string,
     outDir: input.outDir as string,
-    policy: { preset, overrides: overrides as DeepPartial<PolicyConfig> },
+    policy:
+      backbone === 'xvla'
+        ? { backbone, preset, overrides: overrides as DeepPartial<XvlaPolicyConfig> }
+        : { backbone, preset, overrides: overrides as DeepPartial<PolicyConfig> },
     seed: num(input, 'seed', '', d.seed, (v) => isInt(v) && v >= 0, 'use an integer ≥ 0'),
     valFraction: num(
       input,

@@ -4,7 +4,12 @@
  * normalization statistics for the policy checkpoint, and the raw-observation adapter used at inference.
  */
 import { type LeRobotDataset, openDataset, Sampler, type SamplerConfig } from '@anchor-refine/datasets';
-import type { PolicyConfig, PolicyObservation, PolicyStats } from '@anchor-refine/policy';
+import {
+  type AnyPolicyConfig,
+  type PolicyObservation,
+  type PolicyStats,
+  policyShape,
+} from '@anchor-refine/policy';
 import type { Observation } from '@anchor-refine/sim';
 
 export const ARM_DIM = 5;
@@ -14,13 +19,13 @@ export const GRIPPER_STATE_THRESHOLD = 0.2;
 export const CAMERAS = { 'observation.images.front': 'front', 'observation.images.wrist': 'wrist' } as const;
 
 export function samplerConfig(
-  policy: PolicyConfig,
+  policy: AnyPolicyConfig,
   opts: { seed: number; batchSize: number; valFraction: number },
 ): SamplerConfig {
-  const bb = policy.backbone.config;
+  const shape = policyShape(policy);
   return {
-    history: bb.history,
-    horizon: bb.horizon,
+    history: shape.history,
+    horizon: shape.horizon,
     cameras: { ...CAMERAS },
     gripper: {
       stateIndex: GRIPPER_INDEX,
@@ -33,14 +38,14 @@ export function samplerConfig(
     split: { valFraction: opts.valFraction },
     seed: opts.seed,
     batchSize: opts.batchSize,
-    imageSize: [bb.vision.imageSize, bb.vision.imageSize],
+    imageSize: [shape.imageSize, shape.imageSize],
     dropLast: true,
   };
 }
 
 export async function openSampler(
   root: string,
-  policy: PolicyConfig,
+  policy: AnyPolicyConfig,
   opts: { seed: number; batchSize: number; valFraction: number },
 ): Promise<Sampler> {
   const ds = await openDataset(root);

@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { BackboneType } from '@anchor-refine/policy';
 import { TASK_IDS } from '@anchor-refine/sim';
 import { collect } from './collect.js';
 import { type TrainConfig, validateTrainConfig } from './config.js';
@@ -53,6 +54,8 @@ export interface DemoOptions {
   /** Override parts of the plan (tests, experiments). */
   plan?: Partial<DemoPlan>;
   preset?: 'tiny' | 'small';
+  /** Backbone of the demo policy (default GR-1). */
+  backbone?: BackboneType;
   log?: (m: string) => void;
 }
 
@@ -89,9 +92,10 @@ export async function demo(o: DemoOptions = {}): Promise<DemoResult> {
     return r;
   };
   const preset = o.preset ?? 'small';
+  const backbone = o.backbone ?? 'gr1';
   const imageSize = preset === 'tiny' ? 32 : 96;
   log(
-    `demo: ${o.quick ? 'quick' : 'full'} plan ${JSON.stringify(plan)}, GR-1 '${preset}', run folder ${run}`,
+    `demo: ${o.quick ? 'quick' : 'full'} plan ${JSON.stringify(plan)}, ${backbone === 'xvla' ? 'X-VLA' : 'GR-1'} '${preset}', run folder ${run}`,
   );
   const dataset = join(run, 'data');
   await timed('collect', () =>
@@ -100,7 +104,7 @@ export async function demo(o: DemoOptions = {}): Promise<DemoResult> {
   const cfg: TrainConfig = validateTrainConfig({
     dataset,
     outDir: run,
-    policy: { preset, overrides: { seed: 0 } },
+    policy: { backbone, preset, overrides: { seed: 0 } },
     seed: 0,
     valFraction: 0.1,
     anchor: {

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import type { PolicyConfig } from '@anchor-refine/policy';
+import { type AnyPolicyConfig, policyShape, validateAnyPolicyConfig } from '@anchor-refine/policy';
 import {
   DEFAULT_EVAL_SEED_OFFSET,
   type EpisodeRecord,
@@ -53,8 +53,14 @@ export interface ClosedLoopResult {
 }
 
 export function policyImageSize(checkpoint: string): number {
-  const cfg = JSON.parse(readFileSync(join(checkpoint, 'config.json'), 'utf8')) as PolicyConfig;
-  return cfg.backbone.config.vision.imageSize;
+  const path = join(checkpoint, 'config.json');
+  const cfg = JSON.parse(readFileSync(path, 'utf8')) as AnyPolicyConfig;
+  try {
+    validateAnyPolicyConfig(cfg);
+  } catch (err) {
+    throw new Error(`eval: ${path}: ${(err as Error).message}`);
+  }
+  return policyShape(cfg).imageSize;
 }
 
 export function transitions(

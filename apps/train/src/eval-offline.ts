@@ -9,7 +9,7 @@
 
 import { selectBackend } from '@anchor-refine/core-tensors';
 import { type LeRobotDataset, openDataset, resizeBilinear, Sampler } from '@anchor-refine/datasets';
-import { type AnchorRefinePolicy, loadPolicy, type PolicyObservation } from '@anchor-refine/policy';
+import { type AnyPolicy, loadPolicy, type PolicyObservation, policyShape } from '@anchor-refine/policy';
 import { ARM_DIM, GRIPPER_INDEX, GRIPPER_STATE_THRESHOLD, samplerConfig } from './data.js';
 
 export interface OfflineOptions {
@@ -78,13 +78,11 @@ async function observation(
 
 export async function evalOffline(o: OfflineOptions): Promise<OfflineResult> {
   await selectBackend('native');
-  const policy: AnchorRefinePolicy = await loadPolicy(o.checkpoint);
+  const policy: AnyPolicy = await loadPolicy(o.checkpoint);
   try {
     const ds = await openDataset(o.dataset);
     const cfg = policy.config;
-    const size = cfg.backbone.config.vision.imageSize;
-    const H = cfg.backbone.config.horizon;
-    const L = cfg.backbone.config.history;
+    const { imageSize: size, horizon: H, history: L } = policyShape(cfg);
     const window = o.window ?? 5;
     let episodes: number[];
     if ((o.split ?? 'val') === 'all') episodes = ds.episodes.map((_, e) => e);

@@ -4,53 +4,16 @@
  * uninterrupted run with the same seed; a corrupt checkpoint is refused with a clear error and left
  * byte-identical (no checkpoint is written over it).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { listCheckpoints } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { readJsonl } from './metrics.js';
+import { finish, startTrain } from './test-utils/cli.js';
 import { tinyConfig, tinyDataset, writeConfig } from './test-utils/fixture.js';
-
-const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
-const REPO = fileURLToPath(new URL('../../..', import.meta.url));
-
-function startTrain(config: string, extra: string[] = []): ChildProcess {
-  return spawn(
-    process.execPath,
-    [
-      '--conditions=@anchor-refine/source',
-      '--import',
-      'tsx',
-      CLI,
-      'train',
-      '--config',
-      config,
-      '--phase',
-      'anchor',
-      '--no-progress',
-      ...extra,
-    ],
-    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-}
-
-function finish(
-  p: ChildProcess,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> {
-  let out = '';
-  p.stdout?.on('data', (d) => {
-    out += d;
-  });
-  p.stderr?.on('data', (d) => {
-    out += d;
-  });
-  return new Promise((res) => p.on('exit', (code, signal) => res({ code, signal, out })));
-}
 
 const losses = (cfg: TrainConfig) =>
   readJsonl(join(cfg.outDir, 'anchor', 'metrics.jsonl'))

@@ -7,10 +7,11 @@
 import { fileURLToPath } from 'node:url';
 import { selectBackend } from '@anchor-refine/core-tensors';
 import {
-  type AnchorRefinePolicy,
+  type AnyPolicy,
   ChunkQueue,
   loadPolicy,
   type PolicyObservation,
+  policyShape,
 } from '@anchor-refine/policy';
 import type { ClosedLoopPolicy, JsonValue, PolicyContext } from '@anchor-refine/sim';
 import { toPolicyObservation } from './data.js';
@@ -22,7 +23,7 @@ export interface SimPolicyOptions {
   mode: EvalMode;
 }
 
-const loaded = new Map<string, Promise<AnchorRefinePolicy>>();
+const loaded = new Map<string, Promise<AnyPolicy>>();
 
 function parseOptions(options: JsonValue): SimPolicyOptions {
   const o = options as Record<string, JsonValue> | null;
@@ -36,7 +37,7 @@ function parseOptions(options: JsonValue): SimPolicyOptions {
 }
 
 /** Wraps a loaded policy as a closed-loop sim policy in either mode. */
-export function wrapPolicy(policy: AnchorRefinePolicy, mode: EvalMode): ClosedLoopPolicy {
+export function wrapPolicy(policy: AnyPolicy, mode: EvalMode): ClosedLoopPolicy {
   if (mode === 'refine') {
     return {
       reset: () => policy.reset(),
@@ -45,7 +46,7 @@ export function wrapPolicy(policy: AnchorRefinePolicy, mode: EvalMode): ClosedLo
   }
   const history: PolicyObservation[] = [];
   const queue = new ChunkQueue(policy.config.execution.actionsPerChunk);
-  const L = policy.config.backbone.config.history;
+  const L = policyShape(policy.config).history;
   return {
     reset() {
       history.length = 0;

@@ -12,13 +12,15 @@ import { selectBackend } from '@anchor-refine/core-tensors';
 import type { Sampler } from '@anchor-refine/datasets';
 import { AdamW, cosineWithWarmup, noDecayRule } from '@anchor-refine/nn';
 import {
-  AnchorRefinePolicy,
+  type AnyPolicy,
+  type AnyPolicyConfig,
+  createPolicy,
   loadPolicy,
   type PolicyBatch,
-  type PolicyConfig,
   policyConfig,
   savePolicy,
   trainStep,
+  xvlaPolicyConfig,
 } from '@anchor-refine/policy';
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -58,24 +60,53 @@ export interface PhaseResult {
 
 export const phaseDir = (cfg: TrainConfig, phase: PhaseName) => join(cfg.outDir, phase);
 
+/**
+ * X-VLA's loss weights are set for raw EE6D units (position ×500 because metres are small, rotation ×10
+ * for unit-scale 6D entries). The sim's arm channels are normalized joint angles, all unit-scale like the
+ * 6D entries, so every arm channel gets the rotation weight.
+ */
+const XVLA_JOINT_SPACE_LOSS = { position: 10, rotation: 10, gripper: 1 };
+
 /** The run's policy config: the preset, sized for the sim's 5-joint arm, then the config's overrides. */
-export function buildPolicyConfig(cfg: TrainConfig): PolicyConfig {
-  const o = cfg.policy.overrides;
+export function buildPolicyConfig(cfg: TrainConfig): AnyPolicyConfig {
+  const p = cfg.policy;
+  if (p.backbone === 'xvla') {
+    const o = p.overrides;
+    return xvlaPolicyConfig(p.preset, {
+      armDim: ARM_DIM,
+      stateDim: ARM_DIM,
+      overrides: {
+        ...o,
+        backbone: {
+          ...(o.backbone ?? {}),
+          config: { loss: XVLA_JOINT_SPACE_LOSS, ...(o.backbone?.config ?? {}) },
+        },
+      },
+    });
+  }
+  const o = p.overrides;
   const bb = o.backbone?.config ?? {};
-  return policyConfig(cfg.policy.preset, {
+  return policyConfig(p.preset, {
     ...o,
     backbone: { ...(o.backbone ?? {}), config: { stateDim: ARM_DIM, armDim: ARM_DIM, ...bb } },
   });
 }
 
 /** Phase-2 start: the configured model with backbone + anchor weights of a phase-1 folder, Q_ref ← Q_anc. */
-async function refineStart(cfg: TrainConfig, init: string): Promise<AnchorRefinePolicy> {
+async function refineStart(cfg: TrainConfig, init: string): Promise<AnyPolicy> {
   if (!existsSync(init))
     throw new Error(
       `train --phase refine: no phase-1 policy at ${init}; run 'train --phase anchor' first or pass --init`,
     );
   const src = await loadPolicy(init);
-  const policy = new AnchorRefinePolicy(buildPolicyConfig(cfg), src.normalizationStats);
+  const pcfg = buildPolicyConfig(cfg);
+  if (src.config.backbone.type !== pcfg.backbone.type) {
+    src.dispose();
+    throw new Error(
+      `train --phase refine: the phase-1 policy at ${init} has backbone '${src.config.backbone.type}' but the config says '${pcfg.backbone.type}' (policy.backbone)`,
+    );
+  }
+  const policy = createPolicy(pcfg, src.normalizationStats);
   const weights = new Map([...src.stateDict()].filter(([k]) => !k.startsWith('refiner.')));
   try {
     policy.loadStateDict(weights, { strict: false });
@@ -87,7 +118,7 @@ async function refineStart(cfg: TrainConfig, init: string): Promise<AnchorRefine
   return policy;
 }
 
-function validationMetrics(policy: AnchorRefinePolicy, sampler: Sampler, phase: PhaseName, n: number) {
+function validationMetrics(policy: AnyPolicy, sampler: Sampler, phase: PhaseName, n: number) {
   return async (): Promise<Record<string, number> | undefined> => {
     const batches = sampler.epochBatches('val', 0, false).slice(0, n);
     if (batches.length === 0) return undefined;
@@ -144,7 +175,7 @@ export async function trainPhase(
     );
 
   const existing = await listCheckpoints(dir);
-  let policy: AnchorRefinePolicy;
+  let policy: AnyPolicy;
   let startStep = 0;
   let resumeFrom: string | undefined;
   if (opts.resume && existing.length > 0) {
@@ -163,7 +194,7 @@ export async function trainPhase(
     await removeStaleTemps(dir);
     policy =
       phase === 'anchor'
-        ? new AnchorRefinePolicy(pcfg, policyStatsFromDataset(sampler.dataset))
+        ? createPolicy(pcfg, policyStatsFromDataset(sampler.dataset))
         : await refineStart(cfg, opts.init ?? join(phaseDir(cfg, 'anchor'), 'final'));
   }
 

@@ -44,6 +44,13 @@ export {
   xvlaNameMap,
   xvlaOfficialShapes,
 } from './names/xvla.js';
+export {
+  type HfTokenizer,
+  type HfTokenizerKind,
+  type HfTokenizerOptions,
+  hfTokenizerFromJson,
+  loadHfTokenizer,
+} from './tokenizers/hf.js';
 export type {
   Backbone,
   Context,

@@ -1,14 +1,14 @@
 /**
  * Checkpoint folders: `config.json`, `model.safetensors`, `stats.json`. `savePolicy` writes a temp folder
  * beside the target and renames it into place, so a reader sees the old checkpoint or the whole new one.
+ * The config names the backbone (`gr1` | `xvla`), so `loadPolicy` rebuilds the right policy class.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { loadSafetensors, saveSafetensors, toTensors } from '@anchor-refine/nn';
 import * as tf from '@tensorflow/tfjs';
-import { type PolicyConfig, validatePolicyConfig } from './config.js';
-import { AnchorRefinePolicy } from './policy.js';
+import { type AnyPolicy, type AnyPolicyConfig, createPolicy, validateAnyPolicyConfig } from './any.js';
 import type { PolicyStats } from './stats.js';
 
 export const CHECKPOINT_FILES = {
@@ -28,7 +28,7 @@ async function exists(p: string): Promise<boolean> {
 
 /** Writes `policy` to the folder `dir` atomically (replacing an existing checkpoint there). */
 export async function savePolicy(
-  policy: AnchorRefinePolicy,
+  policy: AnyPolicy,
   dir: string,
   extra: { metadata?: Record<string, string> } = {},
 ): Promise<void> {
@@ -74,18 +74,24 @@ async function readJson(path: string): Promise<unknown> {
   }
 }
 
-/** Reads a checkpoint folder; every file is validated and errors name the file. */
-export async function loadPolicy(dir: string): Promise<AnchorRefinePolicy> {
-  const config = (await readJson(join(dir, CHECKPOINT_FILES.config))) as PolicyConfig;
+/** The validated config of a checkpoint folder (no weights read); errors name the file. */
+export async function loadPolicyConfig(dir: string): Promise<AnyPolicyConfig> {
+  const config = (await readJson(join(dir, CHECKPOINT_FILES.config))) as AnyPolicyConfig;
   try {
-    validatePolicyConfig(config);
+    validateAnyPolicyConfig(config);
   } catch (err) {
     throw new Error(`loadPolicy: ${join(dir, CHECKPOINT_FILES.config)}: ${(err as Error).message}`);
   }
+  return config;
+}
+
+/** Reads a checkpoint folder of either backbone; every file is validated and errors name the file. */
+export async function loadPolicy(dir: string): Promise<AnyPolicy> {
+  const config = await loadPolicyConfig(dir);
   const stats = (await readJson(join(dir, CHECKPOINT_FILES.stats))) as PolicyStats;
-  let policy: AnchorRefinePolicy;
+  let policy: AnyPolicy;
   try {
-    policy = new AnchorRefinePolicy(config, stats);
+    policy = createPolicy(config, stats);
   } catch (err) {
     throw new Error(`loadPolicy: ${join(dir, CHECKPOINT_FILES.stats)}: ${(err as Error).message}`);
   }

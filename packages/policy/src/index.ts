@@ -2,6 +2,17 @@
 // gripper; phases and freezing; ablation variants; inference queue; checkpoints.
 
 export {
+  type AnyPolicy,
+  type AnyPolicyConfig,
+  BACKBONE_TYPES,
+  type BackboneType,
+  createPolicy,
+  isXvlaConfig,
+  type PolicyShape,
+  policyShape,
+  validateAnyPolicyConfig,
+} from './any.js';
+export {
   type ArrayWithShape,
   type BatchTensors,
   batchToTensors,
@@ -9,7 +20,7 @@ export {
   imagesToFloat,
   type PolicyBatch,
 } from './batch.js';
-export { CHECKPOINT_FILES, loadPolicy, savePolicy } from './checkpoint.js';
+export { CHECKPOINT_FILES, loadPolicy, loadPolicyConfig, savePolicy } from './checkpoint.js';
 export {
   type AnchorConfig,
   type DeepPartial,

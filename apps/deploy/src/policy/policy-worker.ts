@@ -5,19 +5,32 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { selectBackend, setThreads } from '@anchor-refine/core-tensors';
-import { AnchorRefinePolicy, loadPolicy, policyConfig } from '@anchor-refine/policy';
+import {
+  type AnyPolicy,
+  type AnyPolicyConfig,
+  createPolicy,
+  loadPolicy,
+  policyConfig,
+  policyShape,
+  xvlaPolicyConfig,
+} from '@anchor-refine/policy';
 import type { PolicyInfo, WorkerInit, WorkerReply, WorkerRequest } from './protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('policy-worker must run in a worker thread');
 const init = workerData as WorkerInit;
 
-async function load(): Promise<AnchorRefinePolicy> {
-  await selectBackend('native');
-  if (init.threads !== undefined) setThreads(init.threads);
-  const src = init.source;
-  if (src.kind === 'checkpoint') return loadPolicy(src.dir);
-  const overrides = {
+/** A random-init config of the source's preset and backbone (dims default to the preset's). */
+function initConfig(src: Extract<WorkerInit['source'], { kind: 'init' }>): AnyPolicyConfig {
+  if (src.backbone === 'xvla') {
+    const gr1 = policyShape(policyConfig(src.preset)); // X-VLA presets have no robot dims: use GR-1's
+    return xvlaPolicyConfig(src.preset, {
+      armDim: src.armDim ?? gr1.armDim,
+      stateDim: src.stateDim ?? gr1.stateDim,
+      overrides: { seed: src.seed },
+    });
+  }
+  return policyConfig(src.preset, {
     seed: src.seed,
     backbone: {
       config: {
@@ -25,24 +38,32 @@ async function load(): Promise<AnchorRefinePolicy> {
         ...(src.armDim ? { armDim: src.armDim } : {}),
       },
     },
-  };
-  return new AnchorRefinePolicy(policyConfig(src.preset, overrides));
+  });
+}
+
+async function load(): Promise<AnyPolicy> {
+  await selectBackend('native');
+  if (init.threads !== undefined) setThreads(init.threads);
+  const src = init.source;
+  if (src.kind === 'checkpoint') return loadPolicy(src.dir);
+  return createPolicy(initConfig(src));
 }
 
 try {
   const policy = await load();
-  const bb = policy.config.backbone.config;
+  const shape = policyShape(policy.config);
   const src = init.source;
   const info: PolicyInfo = {
-    cameras: [...bb.cameras],
-    imageSize: bb.vision.imageSize,
-    stateDim: bb.stateDim,
-    armDim: bb.armDim,
-    horizon: bb.horizon,
-    history: bb.history,
-    actionsPerChunk: policy.config.execution.actionsPerChunk,
-    temporalEnsemble: policy.config.execution.temporalEnsemble,
-    source: src.kind === 'checkpoint' ? src.dir : `init:${src.preset}`,
+    cameras: shape.cameras,
+    imageSize: shape.imageSize,
+    stateDim: shape.stateDim,
+    armDim: shape.armDim,
+    horizon: shape.horizon,
+    history: shape.history,
+    actionsPerChunk: shape.actionsPerChunk,
+    temporalEnsemble: shape.temporalEnsemble,
+    source:
+      src.kind === 'checkpoint' ? src.dir : `init:${src.backbone === 'xvla' ? 'xvla-' : ''}${src.preset}`,
   };
   port.on('message', (msg: WorkerRequest) => {
     if (msg.type === 'close') {

@@ -1,13 +1,21 @@
 /** Messages between the main thread (`PolicyClient`) and the policy worker thread. */
 
-import type { ChunkPrediction, PolicyObservation } from '@anchor-refine/policy';
+import type { BackboneType, ChunkPrediction, PolicyObservation } from '@anchor-refine/policy';
 
 export type InitPreset = 'tiny' | 'small';
 
 /** Where the worker gets its policy: a checkpoint folder, or a random init of a preset. */
 export type PolicySource =
   | { kind: 'checkpoint'; dir: string }
-  | { kind: 'init'; preset: InitPreset; seed: number; stateDim?: number; armDim?: number };
+  | {
+      kind: 'init';
+      preset: InitPreset;
+      seed: number;
+      /** default 'gr1' */
+      backbone?: BackboneType;
+      stateDim?: number;
+      armDim?: number;
+    };
 
 export interface WorkerInit {
   source: PolicySource;
