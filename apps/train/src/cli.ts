@@ -2,7 +2,9 @@
 /** `anchor-refine`: collect, train, eval, ablate, report, demo. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { selectBackend } from '@anchor-refine/core-tensors';
+import { importOfficialXvla, savePolicy, xvlaPolicyConfig } from '@anchor-refine/policy';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { ablate, formatAblation } from './ablate.js';
 import { collect, parseTasks } from './collect.js';
 import { loadTrainConfig, type PhaseName, validateTrainConfig } from './config.js';
@@ -136,6 +138,41 @@ program
     if (o.run) save(join(o.run, RUN_FILES.closedLoop), r);
     console.log(formatTable(r));
     if (o.json) console.log(JSON.stringify(jsonSummary(r)));
+  });
+
+program
+  .command('import-xvla')
+  .description(
+    'make an AnchorRefine checkpoint from a released X-VLA (its denoiser + Florence-2 become the frozen anchor; the refiner starts as a copy)',
+  )
+  .requiredOption('--weights <file>', "the release's model.safetensors")
+  .requiredOption('--tokenizer <dir>', 'folder with the Florence-2 tokenizer.json')
+  .requiredOption('--out <dir>', 'checkpoint folder to write')
+  .addOption(new Option('--flavor <f>', 'tensor names').choices(['upstream', 'lerobot']).default('upstream'))
+  .option('--arm-dim <n>', 'arm action channels (EE6D arm 1: xyz + rot6d = 9)', int('--arm-dim'), 9)
+  .option('--state-dim <n>', 'proprio channels', int('--state-dim'), 9)
+  .option('--domain <n>', 'domain slot of the robot (3 = LIBERO upstream)', int('--domain'), 3)
+  .action(async (o) => {
+    await selectBackend('native');
+    const config = xvlaPolicyConfig('paper', {
+      armDim: o.armDim,
+      stateDim: o.stateDim,
+      overrides: { domainId: o.domain },
+    });
+    const { policy, report } = await importOfficialXvla({
+      weights: o.weights,
+      flavor: o.flavor,
+      tokenizerDir: o.tokenizer,
+      config,
+    });
+    try {
+      await savePolicy(policy, o.out, { metadata: { source: o.weights } });
+    } finally {
+      policy.dispose();
+    }
+    console.log(
+      `import-xvla: ${report.loaded.length} tensors loaded, ${report.ignored.length} ignored → ${o.out}`,
+    );
   });
 
 program

@@ -49,7 +49,9 @@ export {
   type HfTokenizerKind,
   type HfTokenizerOptions,
   hfTokenizerFromJson,
+  isHfTokenizer,
   loadHfTokenizer,
+  saveHfTokenizer,
 } from './tokenizers/hf.js';
 export type {
   Backbone,

@@ -5,7 +5,7 @@
  * backbone it holds. Checkpoints store the config, so `loadPolicy` rebuilds the right class.
  */
 import { type PolicyConfig, validatePolicyConfig } from './config.js';
-import { AnchorRefinePolicy } from './policy.js';
+import { AnchorRefinePolicy, type PolicyOptions } from './policy.js';
 import type { PolicyStats } from './stats.js';
 import { validateXvlaPolicyConfig, type XvlaPolicyConfig } from './xvla/config.js';
 import { XvlaAnchorRefinePolicy } from './xvla/policy.js';
@@ -53,11 +53,26 @@ export function isXvlaConfig(cfg: AnyPolicyConfig): cfg is XvlaPolicyConfig {
 }
 
 /** The policy class of `config.backbone.type`. */
-export function createPolicy(config: AnyPolicyConfig, stats?: PolicyStats): AnyPolicy {
+export function createPolicy(config: AnyPolicyConfig, stats?: PolicyStats, opts?: PolicyOptions): AnyPolicy {
   validateAnyPolicyConfig(config);
   return isXvlaConfig(config)
-    ? new XvlaAnchorRefinePolicy(config, stats)
-    : new AnchorRefinePolicy(config, stats);
+    ? new XvlaAnchorRefinePolicy(config, stats, opts)
+    : new AnchorRefinePolicy(config, stats, opts);
+}
+
+/**
+ * The Hugging Face tokenizer kind a config needs from outside (no vocabulary ships with the toolkit), or
+ * undefined when it uses the built-in byte tokenizer.
+ */
+export function externalTokenizer(
+  cfg: AnyPolicyConfig,
+): { kind: 'clip' | 'bart'; contextLength: number } | undefined {
+  if (isXvlaConfig(cfg)) {
+    const vl = cfg.backbone.config.vl;
+    return vl.kind === 'florence2' ? { kind: 'bart', contextLength: vl.contextLength } : undefined;
+  }
+  const t = cfg.backbone.config.text;
+  return t.tokenizer === 'clip' ? { kind: 'clip', contextLength: t.contextLength } : undefined;
 }
 
 export function policyShape(cfg: AnyPolicyConfig): PolicyShape {

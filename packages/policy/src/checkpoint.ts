@@ -1,20 +1,31 @@
 /**
  * Checkpoint folders: `config.json`, `model.safetensors`, `stats.json`. `savePolicy` writes a temp folder
  * beside the target and renames it into place, so a reader sees the old checkpoint or the whole new one.
- * The config names the backbone (`gr1` | `xvla`), so `loadPolicy` rebuilds the right policy class.
+ * The config names the backbone (`gr1` | `xvla`), so `loadPolicy` rebuilds the right policy class. A
+ * policy whose tokenizer came from a Hugging Face folder (CLIP for GR-1 `paper`, BART for X-VLA's
+ * Florence-2) carries it in `tokenizer/`, so the checkpoint runs without the original folder.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { isHfTokenizer, loadHfTokenizer, saveHfTokenizer, type Tokenizer } from '@anchor-refine/backbones';
 import { loadSafetensors, saveSafetensors, toTensors } from '@anchor-refine/nn';
 import * as tf from '@tensorflow/tfjs';
-import { type AnyPolicy, type AnyPolicyConfig, createPolicy, validateAnyPolicyConfig } from './any.js';
+import {
+  type AnyPolicy,
+  type AnyPolicyConfig,
+  createPolicy,
+  externalTokenizer,
+  validateAnyPolicyConfig,
+} from './any.js';
 import type { PolicyStats } from './stats.js';
 
 export const CHECKPOINT_FILES = {
   config: 'config.json',
   model: 'model.safetensors',
   stats: 'stats.json',
+  /** tokenizer.json + tokenizer_config.json, only for configs with an external tokenizer */
+  tokenizer: 'tokenizer',
 } as const;
 
 async function exists(p: string): Promise<boolean> {
@@ -43,6 +54,8 @@ export async function savePolicy(
       join(tmp, CHECKPOINT_FILES.stats),
       `${JSON.stringify(policy.normalizationStats, null, 2)}\n`,
     );
+    const tok = policy.tokenizer;
+    if (isHfTokenizer(tok)) await saveHfTokenizer(tok, join(tmp, CHECKPOINT_FILES.tokenizer));
     await saveSafetensors(join(tmp, CHECKPOINT_FILES.model), policy.stateDict(), {
       format: 'pt',
       ...(extra.metadata ?? {}),
@@ -89,9 +102,19 @@ export async function loadPolicyConfig(dir: string): Promise<AnyPolicyConfig> {
 export async function loadPolicy(dir: string): Promise<AnyPolicy> {
   const config = await loadPolicyConfig(dir);
   const stats = (await readJson(join(dir, CHECKPOINT_FILES.stats))) as PolicyStats;
+  let tokenizer: Tokenizer | undefined;
+  const ext = externalTokenizer(config);
+  if (ext) {
+    const tokDir = join(dir, CHECKPOINT_FILES.tokenizer);
+    if (!(await exists(join(tokDir, 'tokenizer.json'))))
+      throw new Error(
+        `loadPolicy: ${tokDir}/tokenizer.json is missing; this config's ${ext.kind === 'clip' ? 'CLIP' : 'BART (Florence-2)'} tokenizer is not bundled — copy the checkpoint's Hugging Face tokenizer folder there`,
+      );
+    tokenizer = await loadHfTokenizer(tokDir, ext);
+  }
   let policy: AnyPolicy;
   try {
-    policy = createPolicy(config, stats);
+    policy = createPolicy(config, stats, { tokenizer });
   } catch (err) {
     throw new Error(`loadPolicy: ${join(dir, CHECKPOINT_FILES.stats)}: ${(err as Error).message}`);
   }

@@ -7,6 +7,7 @@ export {
   BACKBONE_TYPES,
   type BackboneType,
   createPolicy,
+  externalTokenizer,
   isXvlaConfig,
   type PolicyShape,
   policyShape,
@@ -38,6 +39,7 @@ export {
   type ForwardResult,
   type Phase,
   type PolicyObservation,
+  type PolicyOptions,
 } from './policy.js';
 export { ActionSelector, type ChunkPrediction, ChunkQueue, chunkStep, TemporalEnsembler } from './queue.js';
 export {
@@ -64,6 +66,7 @@ export {
   type XvlaRefineConfig,
   xvlaPolicyConfig,
 } from './xvla/config.js';
+export { importOfficialXvla, type OfficialXvlaImport } from './xvla/official.js';
 export {
   type XvlaAnchorOutput,
   XvlaAnchorRefinePolicy,

@@ -9,7 +9,7 @@
  * Batches carry a chunk for every history slot (GR-1's dense supervision); inference reads the last real slot.
  */
 import { AnchorPlanner, anchorLoss } from '@anchor-refine/anchor-planner';
-import { type Backbone, Gr1Backbone } from '@anchor-refine/backbones';
+import { type Backbone, Gr1Backbone, type Tokenizer } from '@anchor-refine/backbones';
 import { composeResidual, stopGradient } from '@anchor-refine/core-tensors';
 import { composeGripper, gripperLoss } from '@anchor-refine/gripper-refinement';
 import { Module } from '@anchor-refine/nn';
@@ -59,6 +59,15 @@ export interface ActionChunk extends ChunkPrediction {
 
 export type ForwardMetrics = Record<string, tf.Scalar>;
 
+/** Construction options a config cannot hold. */
+export interface PolicyOptions {
+  /**
+   * Instruction tokenizer for backbones whose vocabulary is not bundled (GR-1 `text.tokenizer: 'clip'`,
+   * X-VLA's Florence-2 encoder): e.g. `loadHfTokenizer(dir, …)` from @anchor-refine/backbones.
+   */
+  tokenizer?: Tokenizer;
+}
+
 /** A plain object type (not an interface) so tf.tidy can return it. */
 export type ForwardResult = {
   loss: tf.Scalar;
@@ -78,6 +87,7 @@ export class AnchorRefinePolicy extends Module {
   constructor(
     readonly config: PolicyConfig,
     stats?: PolicyStats,
+    opts: PolicyOptions = {},
   ) {
     super();
     validatePolicyConfig(config);
@@ -87,7 +97,10 @@ export class AnchorRefinePolicy extends Module {
     this.stateDim = bb.stateDim;
     this.stats = stats ?? identityStats(bb.stateDim, bb.armDim);
     validateStats(this.stats, bb.stateDim, bb.armDim);
-    this.backbone = this.registerModule('backbone', new Gr1Backbone(bb, { seed: config.seed }));
+    this.backbone = this.registerModule(
+      'backbone',
+      new Gr1Backbone(bb, { seed: config.seed, tokenizer: opts.tokenizer }),
+    );
     this.anchor = this.registerModule(
       'anchor',
       new AnchorPlanner(this.backbone, {
@@ -111,6 +124,11 @@ export class AnchorRefinePolicy extends Module {
         )
       : undefined;
     this.actions = new ActionSelector(config.execution, bb.history);
+  }
+
+  /** The instruction tokenizer (the byte tokenizer, or the one passed for `text.tokenizer: 'clip'`). */
+  get tokenizer(): Tokenizer | undefined {
+    return this.backbone.tokenizer;
   }
 
   get normalizationStats(): PolicyStats {

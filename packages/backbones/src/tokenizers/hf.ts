@@ -16,7 +16,7 @@
  * is cut to 48 ids, then `<s>`/`</s>` are added). For untruncated text the result equals the post-processor's
  * (CLIP's RobertaProcessing / TemplateProcessing, BART's RobertaProcessing) — tested.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tokenizer as HfLibTokenizer } from '@huggingface/tokenizers';
 import type { Tokenizer } from '../gr1/tokenizer.js';
@@ -39,6 +39,20 @@ export interface HfTokenizer extends Tokenizer {
   encodeContent(text: string): number[];
   /** Text of the ids between the start token and the first end token (padding and specials dropped). */
   decode(ids: ArrayLike<number>): string;
+  /** The parsed `tokenizer.json` / `tokenizer_config.json` it was built from (so a checkpoint can carry it). */
+  readonly files: { readonly tokenizer: unknown; readonly config: unknown };
+}
+
+/** Writes `dir/tokenizer.json` and `dir/tokenizer_config.json` (what `loadHfTokenizer` reads back). */
+export async function saveHfTokenizer(tok: HfTokenizer, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(tok.files.tokenizer));
+  await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify(tok.files.config));
+}
+
+/** Is `tok` a tokenizer built from a Hugging Face folder (as opposed to the byte tokenizer)? */
+export function isHfTokenizer(tok: unknown): tok is HfTokenizer {
+  return typeof tok === 'object' && tok !== null && 'files' in tok && 'kind' in tok;
 }
 
 /** Special tokens and padding per kind (see the file comment for the sources). */
@@ -152,7 +166,8 @@ export function hfTokenizerFromJson(
     );
   }
 
-  return new HfBpeTokenizer(lib, opts.kind, contextLength, vocabSize, bosId, eosId, padId, source);
+  const files = { tokenizer: tokenizerJson, config: tokenizerConfig };
+  return new HfBpeTokenizer(lib, opts.kind, contextLength, vocabSize, bosId, eosId, padId, source, files);
 }
 
 /** Structural checks with messages naming the file (the library's own errors are terse). */
@@ -192,6 +207,7 @@ class HfBpeTokenizer implements HfTokenizer {
     readonly eosId: number,
     readonly padId: number,
     private readonly source: string,
+    readonly files: { readonly tokenizer: unknown; readonly config: unknown },
   ) {}
 
   encodeContent(text: string): number[] {

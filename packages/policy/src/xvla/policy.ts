@@ -17,6 +17,7 @@
 import {
   EE6D_DIM,
   SoftPromptedTransformer,
+  type Tokenizer,
   type VlFeatures,
   type XvlaConditioning,
   type XvlaInputs,
@@ -34,7 +35,14 @@ import {
   imagesToFloat,
   type PolicyBatch,
 } from '../batch.js';
-import type { ActionChunk, ForwardMetrics, ForwardResult, Phase, PolicyObservation } from '../policy.js';
+import type {
+  ActionChunk,
+  ForwardMetrics,
+  ForwardResult,
+  Phase,
+  PolicyObservation,
+  PolicyOptions,
+} from '../policy.js';
 import { ActionSelector } from '../queue.js';
 import { affine, identityStats, type PolicyStats, validateStats } from '../stats.js';
 import { validateXvlaPolicyConfig, type XvlaPolicyConfig } from './config.js';
@@ -87,6 +95,7 @@ export class XvlaAnchorRefinePolicy extends Module {
   constructor(
     readonly config: XvlaPolicyConfig,
     stats?: PolicyStats,
+    opts: PolicyOptions = {},
   ) {
     super();
     validateXvlaPolicyConfig(config);
@@ -97,7 +106,10 @@ export class XvlaAnchorRefinePolicy extends Module {
     this.cameras = [...bb.cameras];
     this.stats = stats ?? identityStats(this.stateDim, this.armDim);
     validateStats(this.stats, this.stateDim, this.armDim);
-    this.model = this.registerModule('model', new XvlaModel(bb, { seed: config.seed }));
+    this.model = this.registerModule(
+      'model',
+      new XvlaModel(bb, { seed: config.seed, tokenizer: opts.tokenizer }),
+    );
     this.refiner = config.refine.enabled
       ? this.registerModule(
           'refiner',
@@ -109,6 +121,11 @@ export class XvlaAnchorRefinePolicy extends Module {
       : undefined;
     this.trainRng = new Rng(config.seed + 3000);
     this.actions = new ActionSelector(config.execution, this.history);
+  }
+
+  /** The instruction tokenizer (the byte tokenizer, or the BART one passed for the Florence-2 encoder). */
+  get tokenizer(): Tokenizer | undefined {
+    return this.model.tokenizer;
   }
 
   get normalizationStats(): PolicyStats {
@@ -394,7 +411,7 @@ export class XvlaAnchorRefinePolicy extends Module {
   /** Raw observation → normalized model inputs [1, …] (call inside a tidy). */
   private observationInputs(o: PolicyObservation): XvlaInputs {
     const cfg = this.model.config.vl;
-    const px = cfg.kind === 'small' ? cfg.imageSize : 224;
+    const px = cfg.imageSize;
     const s = this.stateDim;
     if (o.state.length !== s)
       throw new Error(`PolicyObservation.state: expected ${s} values, got ${o.state.length}`);
