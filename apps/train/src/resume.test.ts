@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { listCheckpoints } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { readJsonl } from './metrics.js';
+import { readRun } from './tensorboard.js';
 import { finish, startTrain } from './test-utils/cli.js';
 import { tinyConfig, tinyDataset, writeConfig } from './test-utils/fixture.js';
 
@@ -62,6 +63,12 @@ describe('kill -9, --resume, corrupt checkpoints (CLI)', () => {
     const want = losses(full);
     expect(want).toHaveLength(24);
     expect(losses(cut)).toEqual(want);
+    // TensorBoard's view of both runs' files: every step once (the restart marker drops the killed
+    // run's steps after its checkpoint).
+    const tb = readRun(join(cut.outDir, 'anchor', 'tensorboard')).filter(
+      (e) => e.tag === 'anchor/train/loss',
+    );
+    expect(tb.map((e) => e.step)).toEqual(want.map(([s]) => s));
   });
 
   it('refuses a corrupt checkpoint with a clear error and never overwrites it', async () => {

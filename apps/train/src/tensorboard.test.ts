@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { crc32c, EventWriter, readEvents } from './tensorboard.js';
+import { crc32c, EventWriter, readEvents, readRun } from './tensorboard.js';
 
 describe('TensorBoard event files', () => {
   it('CRC-32C matches the standard check value', () => {
@@ -23,5 +23,27 @@ describe('TensorBoard event files', () => {
     bytes[bytes.length - 6] ^= 0xff;
     writeFileSync(w.path, bytes);
     expect(() => readEvents(w.path)).toThrow(/bad payload CRC/);
+  });
+
+  it('a resumed run marks its restart: earlier events from that step on are dropped, in file order', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tb-run-'));
+    const killed = new EventWriter(dir);
+    for (let s = 1; s <= 7; s++) killed.scalars(s, { loss: s });
+    const resumed = new EventWriter(dir); // same second: its name must still sort after the first
+    expect(resumed.path > killed.path).toBe(true);
+    resumed.sessionStart(5); // resumed from the checkpoint at step 4
+    for (let s = 5; s <= 9; s++) resumed.scalars(s, { loss: 10 * s });
+    expect(readEvents(resumed.path).map((e) => e.step)).toEqual([5, 6, 7, 8, 9]);
+    expect(readRun(dir).map((e) => [e.step, e.value])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+      [4, 4],
+      [5, 50],
+      [6, 60],
+      [7, 70],
+      [8, 80],
+      [9, 90],
+    ]);
   });
 });

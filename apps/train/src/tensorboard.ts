@@ -1,9 +1,14 @@
 /**
  * TensorBoard scalar event files written by hand: TFRecord framing (length, masked CRC-32C of the
  * length, payload, masked CRC-32C of the payload) around `Event` protobufs (wall_time, step,
- * file_version or summary { value { tag, simple_value } }). `readEvents` parses them back (tests).
+ * file_version, summary { value { tag, simple_value } } or session_log { status: START }). `readEvents`
+ * parses them back; `readRun` applies TensorBoard's restart rule over a folder's files (tests).
+ *
+ * Resuming: a `SessionLog.START` event at step s makes TensorBoard drop every event with step ≥ s it read
+ * before (EventAccumulator's restart purge), so the steps a killed run logged after its last checkpoint
+ * do not show twice.
  */
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -69,12 +74,21 @@ export class EventWriter {
 
   constructor(dir: string) {
     mkdirSync(dir, { recursive: true });
-    this.path = join(
-      dir,
-      `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${hostname()}.${process.pid}`,
-    );
+    // TensorBoard reads a folder's files in name order: the timestamp must grow even within one second.
+    let secs = Math.floor(Date.now() / 1000);
+    for (const f of readdirSync(dir)) {
+      const m = /^events\.out\.tfevents\.(\d+)\./.exec(f);
+      if (m) secs = Math.max(secs, Number(m[1]) + 1);
+    }
+    this.path = join(dir, `events.out.tfevents.${secs}.${hostname()}.${process.pid}`);
     const version = lengthDelimited(3, new TextEncoder().encode('brain.Event:2'));
     writeFileSync(this.path, record(encodeEvent(Date.now() / 1000, 0, version)));
+  }
+
+  /** A restart marker: TensorBoard discards earlier events with step ≥ `step`. */
+  sessionStart(step: number): void {
+    const sessionLog = lengthDelimited(7, Uint8Array.from([0x08, 0x01])); // SessionLog { status: START }
+    appendFileSync(this.path, record(encodeEvent(Date.now() / 1000, step, sessionLog)));
   }
 
   scalars(step: number, values: Record<string, number>): void {
@@ -91,6 +105,9 @@ export interface ScalarEvent {
   value: number;
 }
 
+/** An event file's records in order: scalars, and `{ start: step }` for each SessionLog.START. */
+type RunRecord = ScalarEvent | { start: number };
+
 function readVarint(b: Uint8Array, pos: { i: number }): number {
   let out = 0n;
   let shift = 0n;
@@ -104,8 +121,29 @@ function readVarint(b: Uint8Array, pos: { i: number }): number {
 
 /** Parses an event file (checking every CRC) into its scalar values. */
 export function readEvents(path: string): ScalarEvent[] {
+  return readRecords(path).filter((r): r is ScalarEvent => 'tag' in r);
+}
+
+/**
+ * The scalars TensorBoard shows for a folder of event files: files in name (= creation time) order, and
+ * each SessionLog.START at step s drops the events with step ≥ s read before it.
+ */
+export function readRun(dir: string): ScalarEvent[] {
+  let out: ScalarEvent[] = [];
+  for (const f of readdirSync(dir)
+    .filter((n) => n.startsWith('events.out.tfevents.'))
+    .sort()) {
+    for (const r of readRecords(join(dir, f))) {
+      if ('start' in r) out = out.filter((e) => e.step < r.start);
+      else out.push(r);
+    }
+  }
+  return out;
+}
+
+function readRecords(path: string): RunRecord[] {
   const buf = readFileSync(path);
-  const out: ScalarEvent[] = [];
+  const out: RunRecord[] = [];
   let off = 0;
   while (off < buf.length) {
     const len = Number(buf.readBigUInt64LE(off));
@@ -117,6 +155,7 @@ export function readEvents(path: string): ScalarEvent[] {
     off += 16 + len;
     const pos = { i: 0 };
     let step = 0;
+    let start = false;
     const values: { tag: string; value: number }[] = [];
     while (pos.i < payload.length) {
       const key = readVarint(payload, pos);
@@ -131,8 +170,10 @@ export function readEvents(path: string): ScalarEvent[] {
         const sub = payload.subarray(pos.i, pos.i + n);
         pos.i += n;
         if (field === 5) values.push(...parseSummary(sub));
+        if (field === 7 && sub[0] === 0x08 && sub[1] === 0x01) start = true;
       } else throw new Error(`${path}: unexpected wire type ${wire}`);
     }
+    if (start) out.push({ start: step });
     for (const v of values) out.push({ step, ...v });
   }
   return out;

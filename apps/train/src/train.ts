@@ -211,6 +211,7 @@ export async function trainPhase(
   const metrics = new MetricsLog(join(dir, 'metrics.jsonl'));
   metrics.startAt(startStep);
   const events = new EventWriter(join(dir, 'tensorboard'));
+  if (resumeFrom) events.sessionStart(startStep + 1); // TensorBoard drops the killed run's later steps
   const validate = validationMetrics(policy, sampler, phase, cfg.valBatches);
   const epochOffset = phase === 'anchor' ? 0 : 1_000_000; // a different shuffle stream per phase
   const bar = progressBar(phase, pc.steps, startStep, opts.progress ?? true);
