@@ -13,6 +13,7 @@ export {
   policyShape,
   validateAnyPolicyConfig,
 } from './any.js';
+export { PolicyBase } from './base.js';
 export {
   type ArrayWithShape,
   type BatchTensors,
@@ -22,6 +23,7 @@ export {
   type PolicyBatch,
 } from './batch.js';
 export { CHECKPOINT_FILES, loadPolicy, loadPolicyConfig, savePolicy } from './checkpoint.js';
+export { actionUnnormalizer, type ChunkParts, composeChunk } from './chunk.js';
 export {
   type AnchorConfig,
   type DeepPartial,

@@ -10,11 +10,12 @@
  */
 import { AnchorPlanner, anchorLoss } from '@anchor-refine/anchor-planner';
 import { type Backbone, Gr1Backbone, type Tokenizer } from '@anchor-refine/backbones';
-import { composeResidual, stopGradient } from '@anchor-refine/core-tensors';
-import { composeGripper, gripperLoss } from '@anchor-refine/gripper-refinement';
-import { Module } from '@anchor-refine/nn';
+import { stopGradient } from '@anchor-refine/core-tensors';
+import { gripperLoss } from '@anchor-refine/gripper-refinement';
+import type { Module } from '@anchor-refine/nn';
 import { ResidualRefiner, refineLoss } from '@anchor-refine/residual-refiner';
 import * as tf from '@tensorflow/tfjs';
+import { PolicyBase, type PolicyObservation } from './base.js';
 import {
   type BatchTensors,
   batchToTensors,
@@ -22,42 +23,14 @@ import {
   imagesToFloat,
   type PolicyBatch,
 } from './batch.js';
+import { type ActionChunk, composeChunk } from './chunk.js';
 import { type PolicyConfig, validatePolicyConfig } from './config.js';
-import { ActionSelector, type ChunkPrediction } from './queue.js';
-import { affine, identityStats, type PolicyStats, validateStats } from './stats.js';
+import { errorMetrics, type ForwardMetrics, prefixed } from './metrics.js';
+import { affine, type PolicyStats } from './stats.js';
 
 export type Phase = 'anchor' | 'refine';
 
-/** One control step's observation in raw units (what an env or robot gives). */
-export interface PolicyObservation {
-  /** camera → HWC RGB uint8 at the backbone's image size. */
-  images: Record<string, { data: Uint8Array; height: number; width: number }>;
-  /** raw arm state [S] (gripper excluded) */
-  state: Float32Array | number[];
-  /** gripper state, 1 = closed */
-  gripperState: number;
-  task: string;
-}
-
-/** Everything `predictActionChunk` produces, row-major [H, D−1] for arm-shaped fields. */
-export interface ActionChunk extends ChunkPrediction {
-  /** composed arm in raw units (Eq. 2, un-normalized) */
-  arm: Float32Array;
-  /** composed close decision (Eq. 11), 1 = closed */
-  gripper: Uint8Array;
-  /** composed close probability clip(p + δ̂, 0, 1) */
-  gripperProb: Float32Array;
-  /** the anchor arm in raw units */
-  anchorArm: Float32Array;
-  /** the anchor's close probability σ(λ) */
-  anchorGripperProb: Float32Array;
-  /** the refiner's residual ΔÂ in normalized units (zeros when refinement is off) */
-  delta: Float32Array;
-  /** the refiner's gripper correction δ̂ (zeros when off) */
-  gripperDelta: Float32Array;
-}
-
-export type ForwardMetrics = Record<string, tf.Scalar>;
+export type { ActionChunk, ForwardMetrics, PolicyObservation };
 
 /** Construction options a config cannot hold. */
 export interface PolicyOptions {
@@ -74,29 +47,19 @@ export type ForwardResult = {
   metrics: ForwardMetrics;
 };
 
-export class AnchorRefinePolicy extends Module {
+export class AnchorRefinePolicy extends PolicyBase {
   readonly backbone: Backbone & Gr1Backbone;
   readonly anchor: AnchorPlanner;
   readonly refiner: ResidualRefiner | undefined;
-  readonly horizon: number;
-  readonly armDim: number;
-  readonly stateDim: number;
-  private stats: PolicyStats;
-  private readonly actions: ActionSelector<PolicyObservation>;
 
   constructor(
     readonly config: PolicyConfig,
     stats?: PolicyStats,
     opts: PolicyOptions = {},
   ) {
-    super();
     validatePolicyConfig(config);
     const bb = config.backbone.config;
-    this.horizon = bb.horizon;
-    this.armDim = bb.armDim;
-    this.stateDim = bb.stateDim;
-    this.stats = stats ?? identityStats(bb.stateDim, bb.armDim);
-    validateStats(this.stats, bb.stateDim, bb.armDim);
+    super(bb.horizon, bb.armDim, bb.stateDim, bb.history, config.execution, stats);
     this.backbone = this.registerModule(
       'backbone',
       new Gr1Backbone(bb, { seed: config.seed, tokenizer: opts.tokenizer }),
@@ -123,21 +86,11 @@ export class AnchorRefinePolicy extends Module {
           }),
         )
       : undefined;
-    this.actions = new ActionSelector(config.execution, bb.history);
   }
 
   /** The instruction tokenizer (the byte tokenizer, or the one passed for `text.tokenizer: 'clip'`). */
   get tokenizer(): Tokenizer | undefined {
     return this.backbone.tokenizer;
-  }
-
-  get normalizationStats(): PolicyStats {
-    return structuredClone(this.stats);
-  }
-
-  setStats(stats: PolicyStats): void {
-    validateStats(stats, this.stateDim, this.armDim);
-    this.stats = structuredClone(stats);
   }
 
   /**
@@ -208,7 +161,7 @@ export class AnchorRefinePolicy extends Module {
         loss,
         arm_loss: arm,
         gripper_bce: gripper,
-        ...this.errorMetrics(a.arm, a.gripperLogits, undefined, t),
+        ...errorMetrics(a.arm, a.gripperLogits, undefined, t),
       },
     };
   }
@@ -243,26 +196,10 @@ export class AnchorRefinePolicy extends Module {
         loss,
         refine_loss: lRef,
         gripper_loss: lGrip,
-        ...this.errorMetrics(composed, a.gripperLogits, gd, t),
-        ...prefixed('anchor_', this.errorMetrics(a.arm, a.gripperLogits, undefined, t)),
+        ...errorMetrics(composed, a.gripperLogits, gd, t),
+        ...prefixed('anchor_', errorMetrics(a.arm, a.gripperLogits, undefined, t)),
       },
     };
-  }
-
-  /** Arm MSE and gripper decision error rate over valid steps (no gradient). */
-  private errorMetrics(
-    arm: tf.Tensor,
-    logits: tf.Tensor,
-    gripDelta: tf.Tensor | undefined,
-    t: BatchTensors,
-  ): ForwardMetrics {
-    const steps = tf.maximum(tf.sum(t.mask), 1);
-    const armMse = tf.div(tf.sum(tf.mul(tf.mean(tf.square(tf.sub(arm, t.arm)), -1), t.mask)), steps);
-    const p = tf.sigmoid(logits);
-    const closed = gripDelta ? tf.greater(tf.add(p, gripDelta), 0.5) : tf.greaterEqual(p, 0.5);
-    const wrong = tf.cast(tf.notEqual(tf.cast(closed, 'float32'), t.gripper), 'float32');
-    const gripErr = tf.div(tf.sum(tf.mul(wrong, t.mask)), steps);
-    return { arm_mse: stopGradient(armMse) as tf.Scalar, gripper_error: stopGradient(gripErr) as tf.Scalar };
   }
 
   /**
@@ -277,7 +214,7 @@ export class AnchorRefinePolicy extends Module {
     this.eval();
     try {
       const obs = this.observationTensors(hist);
-      const out = tf.tidy(() => {
+      const parts = tf.tidy(() => {
         const ctx = this.backbone.encode(obs);
         const a = this.anchor.forward(ctx);
         const r = this.config.refine;
@@ -285,56 +222,28 @@ export class AnchorRefinePolicy extends Module {
         const slot = hist.length - 1;
         const h = this.horizon;
         const d = this.armDim;
+        // [1, L, H, …] → the current slot's [H, …]
         const pick = (x: tf.Tensor, dims: number[]) =>
           tf.reshape(tf.slice(x, [0, slot, 0, 0].slice(0, x.rank), [1, 1, ...dims]), dims);
-        const anchorArm = pick(a.arm, [h, d]);
-        const logits = pick(a.gripperLogits, [h]);
-        const delta = f ? pick(f.delta, [h, d]) : tf.zeros([h, d]);
-        const gd = f ? pick(f.gripperDelta, [h]) : tf.zeros([h]);
-        const unnormalize = this.unnormalizeAction();
-        const useGrip = f !== undefined && r.gripper !== 'none';
-        const composed = composeResidual(
-          r.target === 'direct' && f
-            ? { anchor: delta, gripLogit: logits }
-            : { anchor: anchorArm, delta: f ? delta : undefined, gripLogit: logits },
-          { unnormalize },
-        );
-        const grip = composeGripper(tf.reshape(logits, [1, h]), useGrip ? tf.reshape(gd, [1, h]) : undefined); // [1, H]
-        const anchorRaw = composeResidual({ anchor: anchorArm, gripLogit: logits }, { unnormalize });
-        return [composed.arm, grip.closed, grip.prob, anchorRaw.arm, tf.sigmoid(logits), delta, gd];
+        return {
+          anchorArm: pick(a.arm, [h, d]),
+          gripperLogits: pick(a.gripperLogits, [h]),
+          ...(f ? { delta: pick(f.delta, [h, d]), gripperDelta: pick(f.gripperDelta, [h]) } : {}),
+        };
       });
-      const [arm, closed, prob, anchorArm, anchorProb, delta, gd] = out.map((x) => x.dataSync());
-      tf.dispose(out);
       tf.dispose([...Object.values(obs.images), obs.state, obs.gripperState, obs.language, obs.historyMask]);
-      return {
-        arm: arm as Float32Array,
-        gripper: Uint8Array.from(closed),
-        gripperProb: prob as Float32Array,
-        anchorArm: anchorArm as Float32Array,
-        anchorGripperProb: anchorProb as Float32Array,
-        delta: delta as Float32Array,
-        gripperDelta: gd as Float32Array,
-        horizon: this.horizon,
-        armDim: this.armDim,
-      };
+      try {
+        const r = this.config.refine;
+        return composeChunk(
+          { ...parts, directTarget: r.target === 'direct', refineGripper: r.gripper !== 'none' },
+          this.stats,
+        );
+      } finally {
+        tf.dispose(Object.values(parts));
+      }
     } finally {
       this.train(wasTraining);
     }
-  }
-
-  /** The action for this control step [D] (raw arm units, gripper ∈ {0,1}); keeps its own history. */
-  selectAction(obs: PolicyObservation): Float32Array {
-    return this.actions.select(obs, (history) => this.predictActionChunk(history));
-  }
-
-  /** Clears the observation history, the action queue and the ensembler (call at episode start). */
-  reset(): void {
-    this.actions.reset();
-  }
-
-  private unnormalizeAction() {
-    const { shift, scale } = affine(this.stats.action, this.stats.mode, this.armDim, 'action');
-    return { mode: 'mean_std' as const, mean: shift, std: scale };
   }
 
   /** Raw observations → normalized, left-aligned [1, L, …] tensors. */
@@ -376,8 +285,4 @@ export class AnchorRefinePolicy extends Module {
       historyMask: tf.tensor2d(mask, [1, l], 'bool'),
     };
   }
-}
-
-function prefixed(prefix: string, m: ForwardMetrics): ForwardMetrics {
-  return Object.fromEntries(Object.entries(m).map(([k, v]) => [prefix + k, v]));
 }

@@ -23,11 +23,12 @@ import {
   type XvlaInputs,
   XvlaModel,
 } from '@anchor-refine/backbones';
-import { composeResidual, stopGradient } from '@anchor-refine/core-tensors';
-import { composeGripper, gripperLoss } from '@anchor-refine/gripper-refinement';
-import { Module, Rng } from '@anchor-refine/nn';
+import { stopGradient } from '@anchor-refine/core-tensors';
+import { gripperLoss } from '@anchor-refine/gripper-refinement';
+import { Rng } from '@anchor-refine/nn';
 import { refineLoss } from '@anchor-refine/residual-refiner';
 import * as tf from '@tensorflow/tfjs';
+import { PolicyBase } from '../base.js';
 import {
   type BatchTensors,
   batchToTensors,
@@ -35,16 +36,10 @@ import {
   imagesToFloat,
   type PolicyBatch,
 } from '../batch.js';
-import type {
-  ActionChunk,
-  ForwardMetrics,
-  ForwardResult,
-  Phase,
-  PolicyObservation,
-  PolicyOptions,
-} from '../policy.js';
-import { ActionSelector } from '../queue.js';
-import { affine, identityStats, type PolicyStats, validateStats } from '../stats.js';
+import { composeChunk } from '../chunk.js';
+import { errorMetrics, prefixed } from '../metrics.js';
+import type { ActionChunk, ForwardResult, Phase, PolicyObservation, PolicyOptions } from '../policy.js';
+import { affine, type PolicyStats } from '../stats.js';
 import { validateXvlaPolicyConfig, type XvlaPolicyConfig } from './config.js';
 
 /** Near-zero refiner decoder: ΔÂ ≈ 0 and δ̂ ≈ 0 at the start of phase 2 (the refiner starts at the anchor). */
@@ -79,33 +74,29 @@ export type XvlaRefineOutput = {
   gripperDelta: tf.Tensor;
 };
 
-export class XvlaAnchorRefinePolicy extends Module {
+export class XvlaAnchorRefinePolicy extends PolicyBase {
   readonly model: XvlaModel;
   readonly refiner: SoftPromptedTransformer | undefined;
-  readonly horizon: number;
-  readonly armDim: number;
-  readonly stateDim: number;
-  /** X-VLA conditions on the current frame only. */
-  readonly history = 1;
   readonly cameras: readonly string[];
-  private stats: PolicyStats;
   private readonly trainRng: Rng;
-  private readonly actions: ActionSelector<PolicyObservation>;
 
   constructor(
     readonly config: XvlaPolicyConfig,
     stats?: PolicyStats,
     opts: PolicyOptions = {},
   ) {
-    super();
     validateXvlaPolicyConfig(config);
     const bb = config.backbone.config;
-    this.horizon = bb.horizon;
-    this.armDim = config.layout.armChannels.length;
-    this.stateDim = config.layout.stateChannels.length;
+    // X-VLA conditions on the current frame only: history 1.
+    super(
+      bb.horizon,
+      config.layout.armChannels.length,
+      config.layout.stateChannels.length,
+      1,
+      config.execution,
+      stats,
+    );
     this.cameras = [...bb.cameras];
-    this.stats = stats ?? identityStats(this.stateDim, this.armDim);
-    validateStats(this.stats, this.stateDim, this.armDim);
     this.model = this.registerModule(
       'model',
       new XvlaModel(bb, { seed: config.seed, tokenizer: opts.tokenizer }),
@@ -120,21 +111,11 @@ export class XvlaAnchorRefinePolicy extends Module {
         )
       : undefined;
     this.trainRng = new Rng(config.seed + 3000);
-    this.actions = new ActionSelector(config.execution, this.history);
   }
 
   /** The instruction tokenizer (the byte tokenizer, or the BART one passed for the Florence-2 encoder). */
   get tokenizer(): Tokenizer | undefined {
     return this.model.tokenizer;
-  }
-
-  get normalizationStats(): PolicyStats {
-    return structuredClone(this.stats);
-  }
-
-  setStats(stats: PolicyStats): void {
-    validateStats(stats, this.stateDim, this.armDim);
-    this.stats = structuredClone(stats);
   }
 
   /** Phase 'anchor': the denoiser (and a non-frozen VL encoder); 'refine': the refiner only. */
@@ -283,12 +264,7 @@ export class XvlaAnchorRefinePolicy extends Module {
         refine_loss: lRef,
         gripper_loss: lGrip,
         ...errorMetrics(tf.add(a.arm, f.delta), a.gripperLogits, gd, x),
-        ...Object.fromEntries(
-          Object.entries(errorMetrics(a.arm, a.gripperLogits, undefined, x)).map(([k, v]) => [
-            `anchor_${k}`,
-            v,
-          ]),
-        ),
+        ...prefixed('anchor_', errorMetrics(a.arm, a.gripperLogits, undefined, x)),
       },
     };
   }
@@ -354,58 +330,27 @@ export class XvlaAnchorRefinePolicy extends Module {
     const wasTraining = this.training;
     this.eval();
     try {
-      const out = tf.tidy(() => {
+      const parts = tf.tidy(() => {
         const inputs = this.observationInputs(obs);
         const feats = this.model.vlm.encode(inputs.images, inputs.viewMask, inputs.ids);
         const a = this.anchorChunk(inputs, feats);
         const f = this.refiner ? this.refine(inputs, feats) : undefined;
         const h = this.horizon;
         const d = this.armDim;
-        const anchorArm = tf.reshape(a.arm, [h, d]);
-        const logits = tf.reshape(a.gripperLogits, [h]);
-        const delta = f ? tf.reshape(f.delta, [h, d]) : tf.zeros([h, d]);
-        const gd = f ? tf.reshape(f.gripperDelta, [h]) : tf.zeros([h]);
-        const unnormalize = this.unnormalizeAction();
-        const useGrip = f !== undefined && this.config.refine.gripper !== 'none';
-        const composed = composeResidual(
-          { anchor: anchorArm, delta: f ? delta : undefined, gripLogit: logits },
-          { unnormalize },
-        );
-        const grip = composeGripper(tf.reshape(logits, [1, h]), useGrip ? tf.reshape(gd, [1, h]) : undefined);
-        const anchorRaw = composeResidual({ anchor: anchorArm, gripLogit: logits }, { unnormalize });
-        return [composed.arm, grip.closed, grip.prob, anchorRaw.arm, tf.sigmoid(logits), delta, gd];
+        return {
+          anchorArm: tf.reshape(a.arm, [h, d]),
+          gripperLogits: tf.reshape(a.gripperLogits, [h]),
+          ...(f ? { delta: tf.reshape(f.delta, [h, d]), gripperDelta: tf.reshape(f.gripperDelta, [h]) } : {}),
+        };
       });
-      const [arm, closed, prob, anchorArm, anchorProb, delta, gd] = out.map((x) => x.dataSync());
-      tf.dispose(out);
-      return {
-        arm: arm as Float32Array,
-        gripper: Uint8Array.from(closed),
-        gripperProb: prob as Float32Array,
-        anchorArm: anchorArm as Float32Array,
-        anchorGripperProb: anchorProb as Float32Array,
-        delta: delta as Float32Array,
-        gripperDelta: gd as Float32Array,
-        horizon: this.horizon,
-        armDim: this.armDim,
-      };
+      try {
+        return composeChunk({ ...parts, refineGripper: this.config.refine.gripper !== 'none' }, this.stats);
+      } finally {
+        tf.dispose(Object.values(parts));
+      }
     } finally {
       this.train(wasTraining);
     }
-  }
-
-  /** The action for this control step [D] (raw arm units, gripper ∈ {0, 1}). */
-  selectAction(obs: PolicyObservation): Float32Array {
-    return this.actions.select(obs, (history) => this.predictActionChunk(history));
-  }
-
-  /** Clears the action queue and the ensembler (call at episode start). */
-  reset(): void {
-    this.actions.reset();
-  }
-
-  private unnormalizeAction() {
-    const { shift, scale } = affine(this.stats.action, this.stats.mode, this.armDim, 'action');
-    return { mode: 'mean_std' as const, mean: shift, std: scale };
   }
 
   /** Raw observation → normalized model inputs [1, …] (call inside a tidy). */
@@ -440,20 +385,4 @@ export class XvlaAnchorRefinePolicy extends Module {
 
 function zeroGrip(p: tf.Tensor): tf.Tensor {
   return tf.tidy(() => tf.mul(p, tf.sub(1, tf.oneHot(tf.tensor1d([9, 19], 'int32'), EE6D_DIM).sum(0))));
-}
-
-/** Arm MSE and gripper decision error over valid steps (no gradient). */
-function errorMetrics(
-  arm: tf.Tensor,
-  logits: tf.Tensor,
-  gripDelta: tf.Tensor | undefined,
-  x: XvlaBatch,
-): ForwardMetrics {
-  const steps = tf.maximum(tf.sum(x.mask), 1);
-  const armMse = tf.div(tf.sum(tf.mul(tf.mean(tf.square(tf.sub(arm, x.arm)), -1), x.mask)), steps);
-  const p = tf.sigmoid(logits);
-  const closed = gripDelta ? tf.greater(tf.add(p, gripDelta), 0.5) : tf.greaterEqual(p, 0.5);
-  const wrong = tf.cast(tf.notEqual(tf.cast(closed, 'float32'), x.gripper), 'float32');
-  const gripErr = tf.div(tf.sum(tf.mul(wrong, x.mask)), steps);
-  return { arm_mse: stopGradient(armMse) as tf.Scalar, gripper_error: stopGradient(gripErr) as tf.Scalar };
 }
