@@ -11,6 +11,9 @@
  *   projector  + [col_emb[w] | row_emb[h]], + temporal row 0, tokens [mean ; grid], @ image_projection, LN
  *   BART encoder (main view): [image tokens ; shared[ids]] + embed_positions[pos + 2] → layernorm_embedding
  *          → post-LN layers (exact GELU), no attention mask.
+ *
+ * Checked against transformers 5.18.0's native Florence2Model at toy shapes (florence.reference.test.ts,
+ * fixture from tools/fixtures/florence2_reference.py): stage outputs, image tokens, BART encoder output.
  */
 import {
   Embedding,
@@ -259,14 +262,24 @@ export class DaViT extends Module {
   /** x [N, S, S, 3] (ImageNet-normalized) → [N, h, w, C_last] (no final norm: X-VLA deletes it) */
   forward(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
+      const outs = this.forwardStages(x);
+      return outs[outs.length - 1];
+    });
+  }
+
+  /** Every stage's output (after its patch conv and blocks), NHWC; the caller owns them. */
+  forwardStages(x: tf.Tensor4D): tf.Tensor4D[] {
+    return tf.tidy(() => {
+      const outs: tf.Tensor4D[] = [];
       let y = x;
       for (let s = 0; s < this.convs.length; s++) {
         y = this.convs.at(s).forward(y);
         for (const unit of this.blocks.at(s)) {
           for (const [, blk] of unit.namedChildren()) y = (blk as DavitBlock).forward(y);
         }
+        outs.push(y);
       }
-      return y;
+      return outs;
     });
   }
 }
@@ -320,6 +333,11 @@ class BartLayer extends Node {
 /** ImageNet statistics (the CLIPImageProcessor of the X-VLA checkpoints). */
 const MEAN = [0.485, 0.456, 0.406];
 const STD = [0.229, 0.224, 0.225];
+
+/** images [..., 3] in [0, 1] → (x − mean) / std per channel: the `pixel_values` transformers' Florence-2 takes. */
+export function imagenetNormalize(images: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.div(tf.sub(images, MEAN), STD));
+}
 
 export class Florence2Encoder extends Module implements VisionLanguageEncoder {
   readonly dim: number;
@@ -379,7 +397,7 @@ export class Florence2Encoder extends Module implements VisionLanguageEncoder {
       const n = images.shape[0] ?? 1;
       const g = this.grid;
       const top = this.config.stageDims[3];
-      const x = tf.div(tf.sub(images, MEAN), STD) as tf.Tensor4D;
+      const x = imagenetNormalize(images) as tf.Tensor4D;
       const feat = this.vision_tower.forward(x); // [N, g, g, top]
       const idx = tf.range(0, g, 1, 'int32');
       const col = tf.broadcastTo(tf.reshape(this.colEmbed.forward(idx), [1, g, top / 2]), [g, g, top / 2]); // [h, w, ·] col_emb[w]
