@@ -17,6 +17,12 @@ export interface Gr1NameMapOptions {
   prefixes?: Gr1NamePrefixes;
   /** Map the frozen MAE ViT saved as `model_mae.*` (true) or leave the vision tower out (false). */
   includeMae?: boolean;
+  /**
+   * Map the frozen CLIP text tower saved as `model_clip.*` (OpenAI CLIP names; true) or ignore every
+   * `model_clip.*` tensor (false). CLIP's unused vision tower (`model_clip.visual.*`) and `logit_scale`
+   * are ignored either way.
+   */
+  includeClip?: boolean;
 }
 
 const POLICY_PREFIXES: Gr1NamePrefixes = { backbone: 'backbone.', anchor: 'anchor.' };
@@ -110,6 +116,29 @@ export function gr1NameMap(cfg: Gr1Config, opts: Gr1NameMapOptions = {}): NameMa
     }
     linear(`${o}.norm`, `${m}.encoder.ln_f`);
   }
+  const includeClip = opts.includeClip ?? true;
+  if (includeClip) {
+    // OpenAI CLIP text tower (clip/model.py): nn.MultiheadAttention's in_proj = q | k | v along the output
+    // (our fused qkv order), plain nn.Linear MLP, `x @ text_projection` with text_projection [width, out]
+    // (our layout too).
+    const o = 'model_clip';
+    const m = `${bb}text`;
+    same(`${o}.token_embedding.weight`, `${m}.token_embedding.weight`);
+    same(`${o}.positional_embedding`, `${m}.positional_embedding`);
+    for (let i = 0; i < cfg.text.layers; i++) {
+      const ob = `${o}.transformer.resblocks.${i}`;
+      const mb = `${m}.transformer.blocks.${i}`;
+      linear(`${ob}.ln_1`, `${mb}.ln_1`);
+      same(`${ob}.attn.in_proj_weight`, `${mb}.attn.qkv.weight`);
+      same(`${ob}.attn.in_proj_bias`, `${mb}.attn.qkv.bias`);
+      linear(`${ob}.attn.out_proj`, `${mb}.attn.out_proj`);
+      linear(`${ob}.ln_2`, `${mb}.ln_2`);
+      linear(`${ob}.mlp.c_fc`, `${mb}.mlp.fc1`);
+      linear(`${ob}.mlp.c_proj`, `${mb}.mlp.fc2`);
+    }
+    linear(`${o}.ln_final`, `${m}.transformer.ln_f`);
+    same(`${o}.text_projection`, `${m}.text_projection`);
+  }
   return {
     entries,
     ignore: [
@@ -117,7 +146,11 @@ export function gr1NameMap(cfg: Gr1Config, opts: Gr1NameMapOptions = {}): NameMa
       /^transformer\.h\.\d+\.attn\.(bias|masked_bias)$/, // causal-mask buffers of old transformers
       /^(obs_queries|obs_hand_queries|mask_token)\b/, // video-prediction queries
       /^decoder_/, // MAE-style video decoder (not built here)
-      /^model_clip\./, // CLIP text tower: OpenAI names are not mapped yet
+      // CLIP's unused image tower and contrastive temperature (+ the ints old JIT exports keep); with
+      // includeClip false, the whole CLIP model
+      includeClip
+        ? /^model_clip\.(visual\.|logit_scale$|input_resolution$|context_length$|vocab_size$)/
+        : /^model_clip\./,
     ],
   };
 }

@@ -212,6 +212,24 @@ describe('GR-1 name map', () => {
     h.dispose();
   });
 
+  it('maps the CLIP text tower under OpenAI names; CLIP vision / logit_scale ignored; includeClip false', () => {
+    const cfg = gr1Config('tiny');
+    const map = gr1NameMap(cfg);
+    const byOfficial = new Map(map.entries.map((e) => [e.official, e]));
+    expect(byOfficial.get('model_clip.transformer.resblocks.0.attn.in_proj_weight')?.ours).toBe(
+      'backbone.text.transformer.blocks.0.attn.qkv.weight',
+    );
+    expect(byOfficial.get('model_clip.text_projection')?.transform).toBe('none'); // both [width, out]
+    expect(byOfficial.get('model_clip.ln_final.weight')?.ours).toBe('backbone.text.transformer.ln_f.weight');
+    const ignored = (m: typeof map, n: string) => m.ignore.some((r) => r.test(n));
+    expect(ignored(map, 'model_clip.visual.conv1.weight')).toBe(true);
+    expect(ignored(map, 'model_clip.logit_scale')).toBe(true);
+    expect(ignored(map, 'model_clip.token_embedding.weight')).toBe(false);
+    const noClip = gr1NameMap(cfg, { includeClip: false });
+    expect(noClip.entries.some((e) => e.official.startsWith('model_clip.'))).toBe(false);
+    expect(ignored(noClip, 'model_clip.token_embedding.weight')).toBe(true);
+  });
+
   it('strict load names what is missing', async () => {
     const h = new Holder();
     const path = join(dir, 'empty.safetensors');
