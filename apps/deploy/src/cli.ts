@@ -5,27 +5,10 @@
  */
 
 import { readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import type { BackboneType } from '@anchor-refine/policy';
-import { TASK_IDS, type TaskId } from '@anchor-refine/sim';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { PolicyClient } from './policy/policy-client.js';
 import type { InitPreset, PolicySource } from './policy/protocol.js';
-import { FfmpegCamera } from './robot/camera.js';
-import { FeetechBus } from './robot/feetech/bus.js';
-import { SimulatedServoBus } from './robot/feetech/sim-bus.js';
-import { openSerialTransport } from './robot/feetech/transport.js';
-import type { Robot } from './robot/robot.js';
-import { SimRobot } from './robot/sim-robot.js';
-import { calibrateSo101 } from './robot/so101/calibrate.js';
-import {
-  calibrationPath,
-  type JointUnits,
-  loadCalibration,
-  saveCalibration,
-} from './robot/so101/calibration.js';
-import { So101Follower } from './robot/so101/so101.js';
-import { ControlLoop } from './runtime/control-loop.js';
 import type { ServerConfig } from './server/config.js';
 import { startServer } from './server/server.js';
 
@@ -97,26 +80,6 @@ program
     process.once('SIGTERM', shutdown);
   });
 
-async function so101Robot(o: {
-  port: string;
-  robotId: string;
-  calibration?: string;
-  units: JointUnits;
-  camera: string[];
-  imageSize: number;
-}): Promise<So101Follower> {
-  const cal = await loadCalibration(o.calibration ?? calibrationPath(o.robotId));
-  const transport = o.port === 'sim' ? new SimulatedServoBus() : await openSerialTransport(o.port);
-  const cameras = o.camera.map((spec) => {
-    const [name, device] = spec.split('=');
-    if (!name || !device) throw new Error(`--camera must be NAME=/dev/videoN, got '${spec}'`);
-    return new FfmpegCamera({ name, device, outputSize: o.imageSize });
-  });
-  const robot = new So101Follower(new FeetechBus(transport), { calibration: cal, units: o.units, cameras });
-  await robot.connect();
-  return robot;
-}
-
 program
   .command('run')
   .description('run the control loop on a robot')
@@ -142,7 +105,7 @@ program
     num('--max-delta'),
   )
   .option('--task <text>', 'instruction (sim: the task text by default)')
-  .addOption(new Option('--sim-task <id>', 'sim task').choices([...TASK_IDS]).default('pick_cube'))
+  .option('--sim-task <id>', 'sim task (pick_cube, push_pen, stack_blocks, open_drawer)', 'pick_cube')
   .option('--port <path>', 'so101: serial port (or "sim" for a simulated bus)', '/dev/ttyACM0')
   .option('--robot-id <id>', 'so101: calibration id', 'my_follower')
   .option('--calibration <file>', 'so101: calibration JSON (default: the LeRobot cache path)')
@@ -153,33 +116,9 @@ program
   )
   .option('--camera <name=device...>', 'so101: V4L2 camera, e.g. front=/dev/video0 (repeat)', [])
   .action(async (o) => {
-    const dims = { stateDim: 5, armDim: 5 };
-    const policy = await PolicyClient.start({ source: policySource(o, dims) });
-    let robot: Robot | null = null;
-    try {
-      const isSim = o.robot === 'sim';
-      robot = isSim
-        ? await SimRobot.create({ task: o.simTask as TaskId, seed: o.seed, imageSize: policy.info.imageSize })
-        : await so101Robot({ ...o, imageSize: policy.info.imageSize });
-      const task = o.task ?? (robot instanceof SimRobot ? robot.task : '');
-      const loop = new ControlLoop(robot, policy, {
-        rateHz: o.rate,
-        prefetch: o.prefetch,
-        maxDeltaPerStep: o.maxDelta ?? (isSim ? 0.25 : 10),
-        task,
-        ...(o.steps ? { maxSteps: o.steps } : {}),
-        ...(o.actionsPerChunk ? { actionsPerChunk: o.actionsPerChunk } : {}),
-        ...(o.ensemble !== undefined ? { temporalEnsemble: o.ensemble } : {}),
-      });
-      process.once('SIGINT', () => loop.stop());
-      const stats = await loop.run();
-      console.log(JSON.stringify(stats, null, 2));
-      if (robot instanceof SimRobot)
-        console.log(`sim episodes finished: ${robot.episodes}, successes: ${robot.successes}`);
-    } finally {
-      await robot?.close().catch(() => undefined);
-      await policy.close();
-    }
+    // Robot and sim modules load only for this command (a server process stays small: smaller heap, shorter GCs).
+    const { runRobot } = await import('./commands/run.js');
+    await runRobot(o, policySource(o, { stateDim: 5, armDim: 5 }));
   });
 
 program
@@ -189,20 +128,8 @@ program
   .option('--robot-id <id>', 'calibration id', 'my_follower')
   .option('--robot-name <name>', 'calibration folder name (LeRobot HEAD: so_follower)', 'so_follower')
   .action(async (o) => {
-    const bus = new FeetechBus(await openSerialTransport(o.port));
-    const rl = createInterface({ input: process.stdin, output: process.stdout });
-    try {
-      const cal = await calibrateSo101(bus, {
-        waitForUser: (msg) => new Promise((resolve) => rl.question(`${msg} `, () => resolve())),
-        log: (l) => console.log(l),
-      });
-      const path = calibrationPath(o.robotId, o.robotName);
-      await saveCalibration(path, cal);
-      console.log(`saved ${path}`);
-    } finally {
-      rl.close();
-      await bus.close();
-    }
+    const { calibrate } = await import('./commands/calibrate.js');
+    await calibrate(o);
   });
 
 program.parseAsync().catch((err: Error) => {

@@ -70,9 +70,11 @@ try {
       port.close();
       return;
     }
-    const t0 = performance.now();
     try {
+      // infer_ms is the policy's own call only; everything else on the request path is server overhead.
+      const t0 = performance.now();
       const c = policy.predictActionChunk(msg.observations);
+      const inferMs = performance.now() - t0;
       const chunk = {
         arm: c.arm,
         gripper: c.gripper,
@@ -80,8 +82,9 @@ try {
         horizon: c.horizon,
         armDim: c.armDim,
       };
-      const reply: WorkerReply = { type: 'result', id: msg.id, chunk, inferMs: performance.now() - t0 };
-      port.postMessage(reply);
+      // The chunk's arrays are a few hundred bytes (H × armDim): cloning them costs less than a transfer
+      // list, and the policy may keep its own references to them.
+      port.postMessage({ type: 'result', id: msg.id, chunk, inferMs } satisfies WorkerReply);
     } catch (err) {
       port.postMessage({ type: 'error', id: msg.id, message: (err as Error).message } satisfies WorkerReply);
     }

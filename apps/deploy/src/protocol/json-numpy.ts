@@ -4,12 +4,18 @@
  * (`json_numpy.dumps(array)` inside the outer JSON); both forms are accepted here.
  */
 
+import { JsonNumpyBytes } from './act-body.js';
+import { decodeBase64Strict } from './base64.js';
 import { bytesOf, checkShape, type NdArray, ndarrayFromBytes, ProtocolError } from './ndarray.js';
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
-/** Parses a json-numpy value (object or JSON string), or a nested list of numbers (as float64). */
+/**
+ * Parses a json-numpy value (object or JSON string), or a nested list of numbers (as float64). A
+ * `JsonNumpyBytes` (from `parseActBody`) is a json-numpy string whose base64 is already decoded.
+ */
 export function parseJsonNumpy(value: unknown, field: string): NdArray {
+  // The decoded base64 is this array's own buffer: a 1-byte array may be a view on it.
+  if (value instanceof JsonNumpyBytes)
+    return ndarrayFromBytes(value.bytes, value.dtype, value.shape, field, true);
   let v = value;
   if (typeof v === 'string') {
     try {
@@ -26,9 +32,9 @@ export function parseJsonNumpy(value: unknown, field: string): NdArray {
     );
   const o = v as Record<string, unknown>;
   const b64 = o.__numpy__;
-  if (typeof b64 !== 'string' || b64.length % 4 !== 0 || !BASE64.test(b64))
-    throw new ProtocolError(`${field}.__numpy__`, 'must be a base64 string');
-  return ndarrayFromBytes(Buffer.from(b64, 'base64'), o.dtype, o.shape, field);
+  const bytes = typeof b64 === 'string' ? decodeBase64Strict(b64) : null;
+  if (bytes === null) throw new ProtocolError(`${field}.__numpy__`, 'must be a base64 string');
+  return ndarrayFromBytes(bytes, o.dtype, o.shape, field, true);
 }
 
 function fromNestedList(v: unknown[], field: string): NdArray {

@@ -36,16 +36,16 @@ const decoder = new Decoder({
 
 const has = (o: object, k: string) => Object.hasOwn(o, k);
 
-function revive(v: unknown, path: string, depth: number): unknown {
+function revive(v: unknown, path: string, depth: number, view: boolean): unknown {
   if (depth > 32) throw new ProtocolError(path || 'message', 'nesting deeper than 32');
-  if (Array.isArray(v)) return v.map((x, i) => revive(x, `${path}[${i}]`, depth + 1));
+  if (Array.isArray(v)) return v.map((x, i) => revive(x, `${path}[${i}]`, depth + 1, view));
   if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return v;
   const o = v as Record<string, unknown>;
   if (has(o, '__ndarray__')) {
     const data = o.data;
     if (!(data instanceof Uint8Array))
       throw new ProtocolError(`${path}.data`, 'must be msgpack bin (raw C-order bytes)');
-    return ndarrayFromBytes(data, o.dtype, o.shape, path || 'message');
+    return ndarrayFromBytes(data, o.dtype, o.shape, path || 'message', view);
   }
   if (has(o, '__npgeneric__')) {
     const x = o.data;
@@ -54,12 +54,21 @@ function revive(v: unknown, path: string, depth: number): unknown {
     return typeof x === 'bigint' ? Number(x) : x;
   }
   const out: Record<string, unknown> = Object.create(null);
-  for (const k of Object.keys(o)) out[k] = revive(o[k], path ? `${path}.${k}` : k, depth + 1);
+  for (const k of Object.keys(o)) out[k] = revive(o[k], path ? `${path}.${k}` : k, depth + 1, view);
   return out;
 }
 
+export interface UnpackOptions {
+  /**
+   * 1-byte arrays (images) as views on `bytes` rather than copies (default false). Only for a caller
+   * that does not change `bytes` while it uses the result, and copies what it keeps (the server resizes
+   * images into fresh buffers).
+   */
+  view?: boolean;
+}
+
 /** Decodes one openpi message; throws ProtocolError (naming the field) on anything malformed. */
-export function unpackNumpy(bytes: Uint8Array): unknown {
+export function unpackNumpy(bytes: Uint8Array, options: UnpackOptions = {}): unknown {
   let raw: unknown;
   try {
     raw = decoder.decode(bytes);
@@ -67,7 +76,7 @@ export function unpackNumpy(bytes: Uint8Array): unknown {
     if (err instanceof ProtocolError) throw err;
     throw new ProtocolError('msgpack', `cannot decode: ${(err as Error).message}`);
   }
-  return revive(raw, '', 0);
+  return revive(raw, '', 0, options.view === true);
 }
 
 const writer = new MsgpackWriter();

@@ -35,7 +35,14 @@ export function toPolicyImage(a: NdArray, field: string, size: number): PolicyOb
       );
     img = { data: a.data, height: a.shape[0], width: a.shape[1] };
   }
-  return resizeBilinear(img, size, size);
+  const out = resizeBilinear(img, size, size);
+  // Already the policy's size: resizeBilinear hands back the input, which may be a view on a whole
+  // request message (msgpack-numpy or decoded base64). Copy it, so that the observation kept in the
+  // connection's history and cloned to the worker is the image alone.
+  const d = out.data;
+  if (out === img && (d.byteOffset !== 0 || d.byteLength !== d.buffer.byteLength))
+    return { data: d.slice(), height: out.height, width: out.width };
+  return out;
 }
 
 /**

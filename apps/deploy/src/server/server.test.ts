@@ -101,6 +101,11 @@ describe('openpi websocket', () => {
     for (let t = 0; t < 5; t++) expect([-1, 1]).toContain(values[t * 4 + 3]);
     expect(reply.policy_timing.infer_ms).toBeGreaterThan(0);
     expect(typeof reply.server_timing.prev_total_ms).toBe('number');
+    // The worker round trip includes the model time; decoding is reported apart from both.
+    expect(reply.server_timing.infer_ms as number).toBeGreaterThanOrEqual(
+      reply.policy_timing.infer_ms as number,
+    );
+    expect(reply.server_timing.decode_ms as number).toBeGreaterThan(0);
     c.ws.close();
   });
 
@@ -221,12 +226,45 @@ describe('HTTP', () => {
     };
     const r = await fetch(`http://${url}/act`, { method: 'POST', body: JSON.stringify(body) });
     expect(r.status).toBe(200);
-    const j = (await r.json()) as { action: number[][] };
+    const j = (await r.json()) as {
+      action: number[][];
+      policy_timing: { infer_ms: number };
+      server_timing: { infer_ms: number; decode_ms: number };
+    };
     expect(j.action.length).toBe(5);
     for (const row of j.action) {
       expect(row.length).toBe(4);
       expect([-1, 1]).toContain(row[3]);
     }
+    expect(j.server_timing.infer_ms).toBeGreaterThanOrEqual(j.policy_timing.infer_ms);
+    expect(j.server_timing.decode_ms).toBeGreaterThan(0);
+  });
+
+  it('POST /act with large images gives the same answers and errors on the fast path', async () => {
+    const post = async (image0: unknown) => {
+      const body = {
+        language_instruction: 'open the drawer',
+        proprio: jnp(new Float32Array([0.1, 0.2, 0.3, 1]), '<f4', [4]),
+        image0,
+        image1: jnp(image(64, 48, 4), '|u1', [64, 48, 3]),
+      };
+      const r = await fetch(`http://${url}/act`, { method: 'POST', body: JSON.stringify(body) });
+      return { status: r.status, json: (await r.json()) as { action?: number[][]; error?: string } };
+    };
+    const good = jnp(image(200, 200, 3), '|u1', [200, 200, 3]);
+    const a = await post(good);
+    // The same image as a json-numpy object, not a string (never on the fast path): the same actions.
+    const b = await post(JSON.parse(good));
+    expect(a.status).toBe(200);
+    expect(b.json.action).toEqual(a.json.action);
+    // A corrupt base64 character and a wrong byte count name the field, as on the plain path.
+    const bad = good.replace(/("__numpy__":\s*"....)./, '$1!');
+    expect(await post(bad)).toEqual({
+      status: 400,
+      json: { error: 'bad request: image0.__numpy__: must be a base64 string' },
+    });
+    const short = jnp(image(200, 199, 3), '|u1', [200, 200, 3]);
+    expect((await post(short)).json.error).toMatch(/image0\.data: holds 119400 bytes/);
   });
 
   it('POST /act with a bad field gets 400 naming it, and the server keeps serving', async () => {

@@ -5,6 +5,10 @@
  * - X-VLA's `POST /act` (JSON with json-numpy arrays) → `{"action": [[…], …]}`;
  * - `GET /healthz` → `200 OK`.
  *
+ * Timing fields in replies: `policy_timing.infer_ms` is the policy's own `predictActionChunk` call (the
+ * model time); `server_timing.infer_ms` the worker round trip (model + queue + thread hand-off) and
+ * `server_timing.decode_ms` this thread's message → observation work (parse, validate, resize).
+ *
  * The policy runs in a worker thread (`PolicyClient`); this thread only parses, validates and queues, so
  * the event loop never blocks on a model. A malformed message gets an error reply (websocket: a text
  * frame, as openpi's client expects; HTTP: 400 `{"error"}`) and the server keeps serving.
@@ -16,9 +20,11 @@ import type { PolicyObservation } from '@anchor-refine/policy';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { InferResult, PolicyClient } from '../policy/policy-client.js';
 import { PolicyBusyError } from '../policy/policy-client.js';
+import { parseActBody } from '../protocol/act-body.js';
 import { parseJsonNumpy } from '../protocol/json-numpy.js';
 import { packNumpy, unpackNumpy } from '../protocol/msgpack-numpy.js';
 import { isNdArray, type NdArray, ndarray, ProtocolError } from '../protocol/ndarray.js';
+import { BodyReader } from './body-reader.js';
 import { resolveServerConfig, type ServerConfig } from './config.js';
 import {
   type ClientMapping,
@@ -61,9 +67,14 @@ export async function startServer(
     xvla: resolveMapping(xvlaDefaults(info), config.xvla, info, 'xvla'),
   };
   const stats = { requests: 0, errors: 0, connections: 0 };
+  /** `/act` bodies up to 8 MiB go into one reused buffer (see body-reader.ts). */
+  const bodies = new BodyReader(config.maxMessageBytes, 8 * 1024 * 1024);
+  /** `/act` fields read as arrays: their json-numpy strings may take `parseActBody`'s fast path. */
+  const actArrayKeys = new Set([...Object.keys(mappings.xvla.images), mappings.xvla.state]);
   const metadata = packNumpy({ ...info, server: 'anchor-refine-deploy', ...(config.metadata ?? {}) });
 
-  const http = createServer((req, res) => {
+  // noDelay (Node's default, stated here): replies are small and must not wait for Nagle's algorithm.
+  const http = createServer({ noDelay: true }, (req, res) => {
     void handleHttp(req, res);
   });
   const wss = new WebSocketServer({
@@ -98,6 +109,7 @@ export async function startServer(
 
     const handle = async (data: RawData, isBinary: boolean, t0: number) => {
       stats.requests++;
+      const tDecode = performance.now();
       try {
         if (!isBinary)
           throw new ProtocolError('frame', 'send observations as binary msgpack frames, not text');
@@ -106,7 +118,8 @@ export async function startServer(
           : Buffer.isBuffer(data)
             ? data
             : Buffer.from(data);
-        const msg = unpackNumpy(bytes);
+        // Images come back as views on `bytes` (no copy); toObservation resizes them into fresh buffers.
+        const msg = unpackNumpy(bytes, { view: true });
         if (typeof msg !== 'object' || msg === null || Array.isArray(msg) || isNdArray(msg))
           throw new ProtocolError('message', 'must be a msgpack map of observation fields');
         const obs = toObservation(msg as Record<string, unknown>, mappings.openpi, info, asNd);
@@ -115,12 +128,13 @@ export async function startServer(
         lastTask = obs.task;
         history.push(obs);
         if (history.length > info.history) history.shift();
+        const decodeMs = performance.now() - tDecode;
         const r: InferResult = await policy.infer([...history]);
         const actions = chunkToActions(mappings.openpi, r.chunk);
         const reply = packNumpy({
           actions: ndarray(actions, [r.chunk.horizon, r.chunk.armDim + 1]),
           policy_timing: { infer_ms: r.inferMs },
-          server_timing: { infer_ms: r.totalMs, prev_total_ms: prevTotalMs },
+          server_timing: { infer_ms: r.totalMs, prev_total_ms: prevTotalMs, decode_ms: decodeMs },
         });
         if (ws.readyState === ws.OPEN) ws.send(reply);
         prevTotalMs = performance.now() - t0;
@@ -157,24 +171,6 @@ export async function startServer(
     res.end(text);
   }
 
-  function readBody(req: IncomingMessage): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      const parts: Buffer[] = [];
-      let size = 0;
-      req.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > config.maxMessageBytes) {
-          reject(new ProtocolError('body', `larger than ${config.maxMessageBytes} bytes`));
-          req.destroy();
-          return;
-        }
-        parts.push(c);
-      });
-      req.on('end', () => resolve(Buffer.concat(parts)));
-      req.on('error', reject);
-    });
-  }
-
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/healthz') {
@@ -193,28 +189,42 @@ export async function startServer(
       return;
     }
     stats.requests++;
+    let release = () => {};
     try {
-      const body = await readBody(req);
-      let msg: unknown;
-      try {
-        msg = JSON.parse(body.toString('utf8'));
-      } catch {
-        throw new ProtocolError('body', 'is not valid JSON');
+      const read = await bodies.read(req);
+      release = read.release;
+      const body = read.bytes;
+      const tDecode = performance.now();
+      let msg: unknown = parseActBody(body, actArrayKeys);
+      if (msg === null) {
+        try {
+          msg = JSON.parse(body.toString('utf8'));
+        } catch {
+          throw new ProtocolError('body', 'is not valid JSON');
+        }
       }
       if (typeof msg !== 'object' || msg === null || Array.isArray(msg))
         throw new ProtocolError('body', 'must be a JSON object');
       const obs = toObservation(msg as Record<string, unknown>, mappings.xvla, info, parseJsonNumpy);
+      release(); // nothing in `obs` points into the body
       // /act is stateless: the policy sees this one frame (its history is padded by the policy).
+      const decodeMs = performance.now() - tDecode;
       const r = await policy.infer([obs]);
       const flat = chunkToActions(mappings.xvla, r.chunk);
       const d = r.chunk.armDim + 1;
       const action: number[][] = [];
       for (let t = 0; t < r.chunk.horizon; t++) action.push(Array.from(flat.subarray(t * d, (t + 1) * d)));
-      sendJson(res, 200, { action, policy_timing: { infer_ms: r.inferMs } });
+      sendJson(res, 200, {
+        action,
+        policy_timing: { infer_ms: r.inferMs },
+        server_timing: { infer_ms: r.totalMs, decode_ms: decodeMs },
+      });
     } catch (err) {
       stats.errors++;
       const status = err instanceof ProtocolError ? 400 : err instanceof PolicyBusyError ? 503 : 500;
       if (!res.headersSent && !res.destroyed) sendJson(res, status, { error: errorText(err) });
+    } finally {
+      release();
     }
   }
 
