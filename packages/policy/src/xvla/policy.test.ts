@@ -66,6 +66,29 @@ describe('XvlaAnchorRefinePolicy', () => {
     p.dispose();
   });
 
+  it('the anchor is a function of the observation alone: the same at any batch position as alone', () => {
+    const p = make();
+    const t = p.toTensors(batch(7, 3));
+    const [together, alone] = tf.tidy(() => {
+      const x = (
+        p as unknown as { modelBatch(t: unknown): { inputs: import('@anchor-refine/backbones').XvlaInputs } }
+      ).modelBatch(t).inputs;
+      // sample 2 on its own: every input sliced to [1, …] along the batch axis
+      const one = Object.fromEntries(
+        Object.entries(x).map(([k, v]) => {
+          const tv = v as tf.Tensor;
+          return [k, tf.slice(tv, [2, ...tv.shape.slice(1).map(() => 0)], [1, ...tv.shape.slice(1)])];
+        }),
+      ) as unknown as import('@anchor-refine/backbones').XvlaInputs;
+      const all = p.anchorChunk(x).arm; // [3, H, D−1]
+      return [tf.slice(all, [2, 0, 0], [1, -1, -1]).dataSync(), p.anchorChunk(one).arm.dataSync()];
+    });
+    const maxDiff = Math.max(...Array.from(together, (v, i) => Math.abs(v - alone[i])));
+    expect(maxDiff).toBeLessThan(1e-5);
+    disposeBatchTensors(t);
+    p.dispose();
+  });
+
   it("refiner tokens start from the anchor's action-token embedding; the refiner starts at ΔÂ ≈ 0", () => {
     const p = make();
     p.beginRefinePhase();

@@ -177,15 +177,21 @@ export class XvlaAnchorRefinePolicy extends PolicyBase {
     }
   }
 
-  /** The frozen denoiser run to the end: fixed steps, one noise draw from `anchor.noiseSeed`. */
+  /**
+   * The frozen denoiser run to the end: fixed steps from ONE noise draw x1 [H, 20] (seed `anchor.noiseSeed`)
+   * shared by every sample, so Â^anc is a function of the observation alone — the same at inference
+   * (batch 1) as at any position of a training batch. (Per-position draws would train the refiner on the
+   * average correction over noise draws while inference always uses one of them.)
+   */
   anchorChunk(inputs: XvlaInputs, feats?: VlFeatures): XvlaAnchorOutput {
     return tf.tidy(() => {
       const b = inputs.proprio.shape[0] ?? 1;
-      const x1 = tf.tensor3d(new Rng(this.config.anchor.noiseSeed).fillNormal(b * this.horizon * EE6D_DIM), [
-        b,
+      const noise = tf.tensor3d(new Rng(this.config.anchor.noiseSeed).fillNormal(this.horizon * EE6D_DIM), [
+        1,
         this.horizon,
         EE6D_DIM,
       ]);
+      const x1 = tf.tile(noise, [b, 1, 1]); // [1, H, 20] → [B, H, 20]
       const f = feats ?? this.model.vlm.encode(inputs.images, inputs.viewMask, inputs.ids);
       const cond = this.model.transformer.condition(f.vlm, f.aux, inputs.domain);
       const s = this.model.sample(inputs, x1, this.config.anchor.steps, cond);
