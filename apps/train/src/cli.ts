@@ -99,6 +99,11 @@ program
   .option('--tasks <list>', "comma-separated task ids or 'all'", 'all')
   .option('--modes <list>', 'anchor,refine | anchor | refine', 'anchor,refine')
   .option('--seed-offset <n>', 'first evaluation seed', int('--seed-offset'), 1_000_000)
+  .option(
+    '--actions-per-chunk <n>',
+    "actions executed per chunk (default: the checkpoint's execution config)",
+    int('--actions-per-chunk'),
+  )
   .option('--workers <n>', 'worker threads', int('--workers'))
   .option('--run <dir>', 'run folder to store eval results in (for report)')
   .option('--offline', 'offline metrics on a dataset instead of the sim')
@@ -133,6 +138,7 @@ program
       episodes: o.episodes,
       seedOffset: o.seedOffset,
       workers: o.workers,
+      ...(o.actionsPerChunk ? { actionsPerChunk: o.actionsPerChunk } : {}),
       logDir: o.run ? join(o.run, 'eval') : undefined,
     });
     if (o.run) save(join(o.run, RUN_FILES.closedLoop), r);

@@ -24,6 +24,8 @@ export interface ClosedLoopOptions {
   episodes: number;
   seedOffset?: number;
   workers?: number;
+  /** Actions executed per chunk instead of the checkpoint's `execution.actionsPerChunk`. */
+  actionsPerChunk?: number;
   /** Per-episode JSONL logs go here (`episodes-<mode>.jsonl`). */
   logDir?: string;
   onEpisode?: (mode: EvalMode, done: number, total: number) => void;
@@ -102,7 +104,7 @@ export async function evalClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRe
   const reports = await Promise.all(
     modes.map((mode) =>
       evaluate({
-        policy: simPolicySpec(o.checkpoint, mode),
+        policy: simPolicySpec(o.checkpoint, mode, o.actionsPerChunk),
         tasks,
         episodes: o.episodes,
         seedOffset,

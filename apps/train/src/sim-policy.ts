@@ -21,6 +21,8 @@ export type EvalMode = 'anchor' | 'refine';
 export interface SimPolicyOptions {
   checkpoint: string;
   mode: EvalMode;
+  /** Override the checkpoint's execution horizon (actions executed per chunk). */
+  actionsPerChunk?: number;
 }
 
 const loaded = new Map<string, Promise<AnyPolicy>>();
@@ -33,7 +35,18 @@ function parseOptions(options: JsonValue): SimPolicyOptions {
     throw new Error(
       `createSimPolicy: options.mode must be 'anchor' or 'refine', got ${JSON.stringify(o.mode)}`,
     );
-  return { checkpoint: o.checkpoint, mode: o.mode };
+  if (
+    o.actionsPerChunk !== undefined &&
+    !(Number.isInteger(o.actionsPerChunk) && Number(o.actionsPerChunk) > 0)
+  )
+    throw new Error(
+      `createSimPolicy: options.actionsPerChunk must be a positive integer, got ${JSON.stringify(o.actionsPerChunk)}`,
+    );
+  return {
+    checkpoint: o.checkpoint,
+    mode: o.mode,
+    ...(o.actionsPerChunk !== undefined ? { actionsPerChunk: Number(o.actionsPerChunk) } : {}),
+  };
 }
 
 /** Wraps a loaded policy as a closed-loop sim policy in either mode. */
@@ -72,21 +85,23 @@ export function wrapPolicy(policy: AnyPolicy, mode: EvalMode): ClosedLoopPolicy 
 }
 
 export async function createSimPolicy(options: JsonValue, _ctx: PolicyContext): Promise<ClosedLoopPolicy> {
-  const { checkpoint, mode } = parseOptions(options);
+  const { checkpoint, mode, actionsPerChunk } = parseOptions(options);
   await selectBackend('native');
-  let p = loaded.get(checkpoint);
+  const key = `${checkpoint}\0${actionsPerChunk ?? ''}`;
+  let p = loaded.get(key);
   if (!p) {
-    p = loadPolicy(checkpoint);
-    loaded.set(checkpoint, p);
+    p = loadPolicy(checkpoint, actionsPerChunk ? { execution: { actionsPerChunk } } : {});
+    loaded.set(key, p);
   }
   return wrapPolicy(await p, mode);
 }
 
 /** The factory spec for `evaluate` (source .ts in dev/tests, built .js from dist). */
-export function simPolicySpec(checkpoint: string, mode: EvalMode) {
+export function simPolicySpec(checkpoint: string, mode: EvalMode, actionsPerChunk?: number) {
   const url = new URL(
     import.meta.url.endsWith('.ts') ? './sim-policy.ts' : './sim-policy.js',
     import.meta.url,
   );
-  return { module: fileURLToPath(url), exportName: 'createSimPolicy', options: { checkpoint, mode } };
+  const options = { checkpoint, mode, ...(actionsPerChunk ? { actionsPerChunk } : {}) };
+  return { module: fileURLToPath(url), exportName: 'createSimPolicy', options };
 }

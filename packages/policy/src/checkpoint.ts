@@ -18,6 +18,7 @@ import {
   externalTokenizer,
   validateAnyPolicyConfig,
 } from './any.js';
+import type { ExecutionConfig } from './config.js';
 import type { PolicyStats } from './stats.js';
 
 export const CHECKPOINT_FILES = {
@@ -87,9 +88,16 @@ async function readJson(path: string): Promise<unknown> {
   }
 }
 
+export interface LoadPolicyOptions {
+  /** Override how chunks are executed (e.g. evaluate with a shorter execution horizon). */
+  execution?: Partial<ExecutionConfig>;
+}
+
 /** The validated config of a checkpoint folder (no weights read); errors name the file. */
-export async function loadPolicyConfig(dir: string): Promise<AnyPolicyConfig> {
+export async function loadPolicyConfig(dir: string, opts: LoadPolicyOptions = {}): Promise<AnyPolicyConfig> {
   const config = (await readJson(join(dir, CHECKPOINT_FILES.config))) as AnyPolicyConfig;
+  if (opts.execution && config && typeof config === 'object')
+    config.execution = { ...config.execution, ...opts.execution };
   try {
     validateAnyPolicyConfig(config);
   } catch (err) {
@@ -99,8 +107,8 @@ export async function loadPolicyConfig(dir: string): Promise<AnyPolicyConfig> {
 }
 
 /** Reads a checkpoint folder of either backbone; every file is validated and errors name the file. */
-export async function loadPolicy(dir: string): Promise<AnyPolicy> {
-  const config = await loadPolicyConfig(dir);
+export async function loadPolicy(dir: string, opts: LoadPolicyOptions = {}): Promise<AnyPolicy> {
+  const config = await loadPolicyConfig(dir, opts);
   const stats = (await readJson(join(dir, CHECKPOINT_FILES.stats))) as PolicyStats;
   let tokenizer: Tokenizer | undefined;
   const ext = externalTokenizer(config);

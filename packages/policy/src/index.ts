@@ -22,7 +22,13 @@ export {
   imagesToFloat,
   type PolicyBatch,
 } from './batch.js';
-export { CHECKPOINT_FILES, loadPolicy, loadPolicyConfig, savePolicy } from './checkpoint.js';
+export {
+  CHECKPOINT_FILES,
+  type LoadPolicyOptions,
+  loadPolicy,
+  loadPolicyConfig,
+  savePolicy,
+} from './checkpoint.js';
 export { actionUnnormalizer, type ChunkParts, composeChunk } from './chunk.js';
 export {
   type AnchorConfig,
