@@ -103,6 +103,13 @@ describe.each(members)('policy contract: $name', ({ config, cls, history }) => {
     const obs = task.observation(2, 3);
     expect(Array.from(q.predictActionChunk(obs).arm)).toEqual(Array.from(p.predictActionChunk(obs).arm));
     expect(q.normalizationStats).toEqual(p.normalizationStats);
+    // execution override (e.g. evaluating with a shorter execution horizon); validated like the file
+    const r = await loadPolicy(join(dir, 'ckpt'), { execution: { actionsPerChunk: 1 } });
+    expect(r.config.execution.actionsPerChunk).toBe(1);
+    r.dispose();
+    await expect(loadPolicy(join(dir, 'ckpt'), { execution: { actionsPerChunk: 999 } })).rejects.toThrow(
+      /config\.json.*actionsPerChunk/,
+    );
     p.dispose();
     q.dispose();
   });
