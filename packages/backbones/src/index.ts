@@ -65,6 +65,7 @@ export type {
 export {
   davitGrid,
   type FlowObjective,
+  florenceToyVl,
   type Rot6dOrder,
   validateXvlaConfig,
   type XvlaConfig,

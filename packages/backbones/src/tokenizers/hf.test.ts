@@ -9,7 +9,7 @@ import { type Gr1TextConfig, gr1Config } from '../gr1/config.js';
 import { Gr1Backbone } from '../gr1/model.js';
 import { TextEncoder } from '../gr1/text.js';
 import { tokenizeBatch } from '../gr1/tokenizer.js';
-import { type XvlaFlorenceConfig, xvlaConfig } from '../xvla/config.js';
+import { florenceToyVl, xvlaConfig } from '../xvla/config.js';
 import { XvlaModel } from '../xvla/model.js';
 import { type HfTokenizerOptions, hfTokenizerFromJson, loadHfTokenizer } from './hf.js';
 
@@ -279,22 +279,7 @@ describe('loadHfTokenizer: BART (Florence-2 / X-VLA)', () => {
 
   it('is accepted by XvlaModel (Florence-2 layout at toy sizes) as options.tokenizer', async () => {
     const tok = await bart(6);
-    const vl: XvlaFlorenceConfig = {
-      kind: 'florence2',
-      imageSize: 64,
-      stageDims: [8, 8, 16, 16],
-      stageDepths: [1, 1, 1, 1],
-      stageHeads: [2, 2, 2, 4],
-      windowSize: 3,
-      dim: 16,
-      bartLayers: 1,
-      bartHeads: 2,
-      bartFfn: 32,
-      vocabSize: tok.vocabSize,
-      bartPositions: 24,
-      contextLength: tok.contextLength,
-      frozen: false,
-    };
+    const vl = florenceToyVl({ vocabSize: tok.vocabSize, contextLength: tok.contextLength });
     const m = new XvlaModel(xvlaConfig('tiny', { vl, cameras: ['a'] }), { tokenizer: tok });
     const t = m.tokenize(['pick the cube', 'cube']);
     expect(t.shape).toEqual([2, 6]);

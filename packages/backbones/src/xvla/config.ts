@@ -198,6 +198,30 @@ export function xvlaConfig(preset: XvlaPreset, overrides: Partial<XvlaConfig> = 
   return cfg;
 }
 
+/**
+ * The Florence-2 encoder layout at toy sizes (64 px → DaViT grids 16, 8, 4, 2; window 3, so padded and exact
+ * windows both occur; one BART layer): the real code paths in milliseconds, for tests and shape checks.
+ */
+export function florenceToyVl(overrides: Partial<XvlaFlorenceConfig> = {}): XvlaFlorenceConfig {
+  return {
+    kind: 'florence2',
+    imageSize: 64,
+    stageDims: [8, 8, 16, 16],
+    stageDepths: [1, 1, 1, 1],
+    stageHeads: [2, 2, 2, 4],
+    windowSize: 3,
+    dim: 16,
+    bartLayers: 1,
+    bartHeads: 2,
+    bartFfn: 32,
+    vocabSize: 40,
+    bartPositions: 24,
+    contextLength: 6,
+    frozen: false,
+    ...overrides,
+  };
+}
+
 function positiveInt(path: string, v: unknown): void {
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
     throw new Error(`xvla config: ${path} must be a positive integer, got ${JSON.stringify(v)}`);

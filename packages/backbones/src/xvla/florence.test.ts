@@ -6,30 +6,15 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadOfficialSafetensors, saveOfficialSafetensors } from '../names/map.js';
 import { xvlaNameMap, xvlaOfficialShapes } from '../names/xvla.js';
-import { davitGrid, type XvlaConfig, type XvlaFlorenceConfig, xvlaConfig } from './config.js';
+import { davitGrid, florenceToyVl, type XvlaConfig, type XvlaFlorenceConfig, xvlaConfig } from './config.js';
 import { ChannelAttention, Florence2Encoder, WindowAttention } from './florence.js';
 import { XvlaModel } from './model.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'florence-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Florence-2 layout at toy sizes: 64 px → grids 16, 8, 4, 2. */
-const VL: XvlaFlorenceConfig = {
-  kind: 'florence2',
-  imageSize: 64,
-  stageDims: [8, 8, 16, 16],
-  stageDepths: [1, 1, 2, 1],
-  stageHeads: [2, 2, 2, 4],
-  windowSize: 3,
-  dim: 16,
-  bartLayers: 1,
-  bartHeads: 2,
-  bartFfn: 32,
-  vocabSize: 40,
-  bartPositions: 24,
-  contextLength: 6,
-  frozen: false,
-};
+/** Florence-2 layout at toy sizes: 64 px → grids 16, 8, 4, 2 (two units in stage 2). */
+const VL: XvlaFlorenceConfig = florenceToyVl({ stageDepths: [1, 1, 2, 1] });
 const cfg = (): XvlaConfig => xvlaConfig('tiny', { vl: structuredClone(VL), cameras: ['a', 'b', 'c'] });
 
 describe('Florence-2 encoder side', () => {

@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  florenceToyVl,
   loadHfTokenizer,
   saveOfficialSafetensors,
-  type XvlaFlorenceConfig,
   XvlaModel,
   xvlaNameMap,
 } from '@anchor-refine/backbones';
@@ -25,23 +25,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const task = new SyntheticReachTask({ episodes: 2, imageSize: 64, seed: 4 });
 
-/** Florence-2 layout at toy sizes (64 px → DaViT grids 16, 8, 4, 2). */
-const VL: XvlaFlorenceConfig = {
-  kind: 'florence2',
-  imageSize: 64,
-  stageDims: [8, 8, 16, 16],
-  stageDepths: [1, 1, 1, 1],
-  stageHeads: [2, 2, 2, 4],
-  windowSize: 3,
-  dim: 32,
-  bartLayers: 1,
-  bartHeads: 2,
-  bartFfn: 32,
-  vocabSize: 40,
-  bartPositions: 40,
-  contextLength: 24,
-  frozen: true,
-};
+/** Florence-2 layout at toy sizes, wider and with room for longer instructions; frozen as released. */
+const VL = florenceToyVl({ dim: 32, bartPositions: 40, contextLength: 24, frozen: true });
 
 function config(): XvlaPolicyConfig {
   const cfg = xvlaPolicyConfig('tiny', {
