@@ -3,10 +3,9 @@
  * (evaluation seeds start at 1,000,000; demos use 0..), per task with 95 % Wilson intervals and failure
  * classes, plus the Fail→Success / Success→Fail transitions between the two modes.
  */
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { type AnyPolicyConfig, policyShape, validateAnyPolicyConfig } from '@anchor-refine/policy';
+import { loadPolicyConfig, policyShape } from '@anchor-refine/policy';
 import {
   DEFAULT_EVAL_SEED_OFFSET,
   type EpisodeRecord,
@@ -54,17 +53,6 @@ export interface ClosedLoopResult {
   transitions?: Record<string, Transitions>;
 }
 
-export function policyImageSize(checkpoint: string): number {
-  const path = join(checkpoint, 'config.json');
-  const cfg = JSON.parse(readFileSync(path, 'utf8')) as AnyPolicyConfig;
-  try {
-    validateAnyPolicyConfig(cfg);
-  } catch (err) {
-    throw new Error(`eval: ${path}: ${(err as Error).message}`);
-  }
-  return policyShape(cfg).imageSize;
-}
-
 export function transitions(
   anchor: EpisodeRecord[],
   refine: EpisodeRecord[],
@@ -90,7 +78,7 @@ export function transitions(
 export async function evalClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopResult> {
   const modes = o.modes ?? ['anchor', 'refine'];
   const tasks = o.tasks ?? [...TASK_IDS];
-  const size = policyImageSize(o.checkpoint);
+  const size = policyShape(await loadPolicyConfig(o.checkpoint)).imageSize;
   const seedOffset = o.seedOffset ?? DEFAULT_EVAL_SEED_OFFSET;
   const out: ClosedLoopResult = {
     checkpoint: o.checkpoint,

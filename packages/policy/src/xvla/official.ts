@@ -12,6 +12,7 @@ import {
   type XvlaCheckpointFlavor,
   xvlaNameMap,
 } from '@anchor-refine/backbones';
+import { externalTokenizer } from '../any.js';
 import type { PolicyStats } from '../stats.js';
 import type { XvlaPolicyConfig } from './config.js';
 import { XvlaAnchorRefinePolicy } from './policy.js';
@@ -36,12 +37,13 @@ export async function importOfficialXvla(
 ): Promise<{ policy: XvlaAnchorRefinePolicy; report: OfficialLoadReport }> {
   const vl = o.config.backbone.config.vl;
   let tokenizer: Tokenizer | undefined;
-  if (vl.kind === 'florence2') {
+  const ext = externalTokenizer(o.config); // the Florence-2 encoder's BART tokenizer
+  if (ext && vl.kind === 'florence2') {
     if (!o.tokenizerDir)
       throw new Error(
         'importOfficialXvla: the Florence-2 encoder needs tokenizerDir (the release folder holding tokenizer.json)',
       );
-    tokenizer = await loadHfTokenizer(o.tokenizerDir, { kind: 'bart', contextLength: vl.contextLength });
+    tokenizer = await loadHfTokenizer(o.tokenizerDir, ext);
     if (tokenizer.vocabSize > vl.vocabSize)
       throw new Error(
         `importOfficialXvla: ${o.tokenizerDir}/tokenizer.json has ${tokenizer.vocabSize} ids but backbone.config.vl.vocabSize is ${vl.vocabSize}`,
