@@ -6,11 +6,11 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadSafetensors, toTensors } from '@anchor-refine/nn';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gr1NameMap } from '../names/gr1.js';
 import { loadOfficialSafetensors } from '../names/map.js';
+import { expectGolden, loadGolden } from '../test-utils/golden.js';
 import { type Gr1TextConfig, type Gr1VisionConfig, gr1Config } from './config.js';
 import { Gr1Backbone } from './model.js';
 
@@ -41,24 +41,11 @@ const TEXT: Gr1TextConfig = {
 /** The texts behind the fixture's ids (our byte tokenizer must reproduce them). */
 const TEXTS = ['open drawer', 'pick up the red block'];
 
-/** fp32 budget: max |ours − ref| ≤ TOL · max(1, max |ref|). */
-const TOL = 1e-4;
-
 let bb: Gr1Backbone;
 let inputs: Map<string, tf.Tensor>;
 let expected: Map<string, tf.Tensor>;
 
-function expectClose(name: string, ours: tf.Tensor): void {
-  const ref = expected.get(name)!;
-  expect(ours.shape).toEqual(ref.shape);
-  const [err, scale] = tf.tidy(() => [
-    tf.max(tf.abs(tf.sub(ours, ref))).dataSync()[0],
-    Math.max(1, tf.max(tf.abs(ref)).dataSync()[0]),
-  ]);
-  // Printed so the actual agreement is visible in the test log.
-  console.log(`gr1 reference ${name}: max abs err ${err.toExponential(2)} (scale ${scale.toFixed(2)})`);
-  expect(err, `${name}: max abs err ${err} vs ${TOL * scale}`).toBeLessThanOrEqual(TOL * scale);
-}
+const expectClose = (name: string, ours: tf.Tensor) => expectGolden('gr1', expected, name, ours);
 
 beforeAll(async () => {
   bb = new Gr1Backbone(gr1Config('tiny', { vision: VISION, text: TEXT }), { seed: 3 });
@@ -77,8 +64,7 @@ beforeAll(async () => {
   // Every parameter of both encoders came from the fixture.
   const encoderParams = [...bb.stateDict().keys()].filter((k) => /^(vision|text)\./.test(k));
   expect(report.loaded.sort()).toEqual(encoderParams.sort());
-  inputs = toTensors((await loadSafetensors(join(FIXTURE, 'inputs.safetensors'))).tensors);
-  expected = toTensors((await loadSafetensors(join(FIXTURE, 'expected.safetensors'))).tensors);
+  ({ inputs, expected } = await loadGolden(FIXTURE));
 });
 
 afterAll(() => {

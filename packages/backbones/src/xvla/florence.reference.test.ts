@@ -5,11 +5,11 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadSafetensors, toTensors } from '@anchor-refine/nn';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOfficialSafetensors } from '../names/map.js';
 import { xvlaNameMap } from '../names/xvla.js';
+import { expectGolden, loadGolden } from '../test-utils/golden.js';
 import { type XvlaFlorenceConfig, xvlaConfig } from './config.js';
 import { type Florence2Encoder, imagenetNormalize } from './florence.js';
 import { XvlaModel } from './model.js';
@@ -34,29 +34,12 @@ const VL: XvlaFlorenceConfig = {
   frozen: false,
 };
 
-/** fp32 budget: max |ours − ref| ≤ TOL · max(1, max |ref|). */
-const TOL = 1e-4;
-
 let model: XvlaModel;
 let enc: Florence2Encoder;
 let inputs: Map<string, tf.Tensor>;
 let expected: Map<string, tf.Tensor>;
 
-function maxAbsErr(ours: tf.Tensor, ref: tf.Tensor): { err: number; scale: number } {
-  expect(ours.shape).toEqual(ref.shape);
-  return tf.tidy(() => ({
-    err: tf.max(tf.abs(tf.sub(ours, ref))).dataSync()[0],
-    scale: Math.max(1, tf.max(tf.abs(ref)).dataSync()[0]),
-  }));
-}
-
-function expectClose(name: string, ours: tf.Tensor): void {
-  const ref = expected.get(name)!;
-  const { err, scale } = maxAbsErr(ours, ref);
-  // Printed so the actual agreement is visible in the test log.
-  console.log(`florence2 reference ${name}: max abs err ${err.toExponential(2)} (scale ${scale.toFixed(2)})`);
-  expect(err, `${name}: max abs err ${err} vs ${TOL * scale}`).toBeLessThanOrEqual(TOL * scale);
-}
+const expectClose = (name: string, ours: tf.Tensor) => expectGolden('florence2', expected, name, ours);
 
 beforeAll(async () => {
   model = new XvlaModel(xvlaConfig('tiny', { vl: structuredClone(VL), cameras: ['main', 'wrist'] }), {
@@ -72,8 +55,7 @@ beforeAll(async () => {
   // Ours has no final_logits_bias counterpart in the native layout; nothing else may be skipped.
   expect(report.ignored).toEqual([]);
   expect(report.loaded.length).toBe(map.entries.length);
-  inputs = toTensors((await loadSafetensors(join(FIXTURE, 'inputs.safetensors'))).tensors);
-  expected = toTensors((await loadSafetensors(join(FIXTURE, 'expected.safetensors'))).tensors);
+  ({ inputs, expected } = await loadGolden(FIXTURE));
 });
 
 afterAll(() => {
