@@ -33,13 +33,41 @@ function disposeObs(o: ObservationTensors): void {
 }
 
 describe('gr1AttentionBias', () => {
-  it('is causal, hides query keys from every other token and keeps self-attention', () => {
-    // L = 2 slots, N = 2 context tokens, H = 1 query: layout c c q | c c q
-    const b = gr1AttentionBias(2, 2, 1);
-    const vis = Array.from({ length: 6 }, (_, i) =>
-      Array.from({ length: 6 }, (_, j) => (b[i * 6 + j] === 0 ? 1 : 0)).join(''),
+  const visibility = (b: Float32Array, t: number) =>
+    Array.from({ length: t }, (_, i) =>
+      Array.from({ length: t }, (_, j) => (b[i * t + j] === 0 ? 1 : 0)).join(''),
     );
-    expect(vis).toEqual(['100000', '110000', '111000', '110100', '110110', '110111']);
+
+  it('is causal and hides every query key, a query itself included (GR-1 key mask)', () => {
+    // L = 2 slots, N = 2 context tokens, H = 1 query: layout c c q | c c q
+    expect(visibility(gr1AttentionBias(2, 2, 1), 6)).toEqual([
+      '100000',
+      '110000',
+      '110000', // q₀ reads c₀,₀ c₀,₁ only
+      '110100',
+      '110110',
+      '110110', // q₁ reads the context of slots 0 and 1, never q₀ or itself
+    ]);
+    // N = 1, H = 2: layout c q q | c q q — queries never see each other
+    expect(visibility(gr1AttentionBias(2, 1, 2), 6)).toEqual([
+      '100000',
+      '100000',
+      '100000',
+      '100100',
+      '100100',
+      '100100',
+    ]);
+  });
+
+  it('leaves no row empty: every token sees the first context token; no context is refused', () => {
+    const [l, n, h] = [3, 4, 5];
+    const t = l * (n + h);
+    const b = gr1AttentionBias(l, n, h);
+    for (let i = 0; i < t; i++) expect(b[i * t], `row ${i}`).toBe(0);
+    // no query column is visible anywhere
+    for (let i = 0; i < t; i++)
+      for (let j = 0; j < t; j++) if (j % (n + h) >= n) expect(b[i * t + j]).toBe(-Infinity);
+    expect(() => gr1AttentionBias(2, 0, 1)).toThrow(/contextTokens/);
   });
 });
 

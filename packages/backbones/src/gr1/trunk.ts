@@ -4,9 +4,10 @@
  *
  *   slot 0: [c_0,0 … c_0,N−1  q_0,0 … q_0,H−1]  slot 1: [c_1,0 …]  …            T = L·(N+H) tokens
  *
- * Masking (research §1.5): token-level causal triangle; no token may attend to a query token other than
- * itself (so query read-outs are pure and a second query set never changes the first's outputs); keys
- * of padded history slots are hidden.
+ * Masking (research §1.5, as GR-1's additive key mask): token-level causal triangle, and no token attends
+ * to any query token, a query itself included. So a query of slot t reads exactly the context tokens of
+ * slots ≤ t (its own slot's among them, so no query row is empty), query read-outs are pure, and a
+ * second query set never changes the first's outputs. Keys of padded history slots are hidden as well.
  */
 import { Dropout, LayerNorm, Module, type Rng, Transformer } from '@anchor-refine/nn';
 import * as tf from '@tensorflow/tfjs';
@@ -17,6 +18,10 @@ import type { Gr1Config } from './config.js';
 const biasCache = new Map<string, Float32Array>();
 
 export function gr1AttentionBias(slots: number, contextTokens: number, queries: number): Float32Array {
+  if (!(Number.isInteger(contextTokens) && contextTokens >= 1)) {
+    // With no context token a query row would see no key at all.
+    throw new Error(`gr1AttentionBias: contextTokens must be a positive integer, got ${contextTokens}`);
+  }
   const key = `${slots}/${contextTokens}/${queries}`;
   const hit = biasCache.get(key);
   if (hit) return hit;
@@ -26,7 +31,7 @@ export function gr1AttentionBias(slots: number, contextTokens: number, queries: 
   for (let i = 0; i < t; i++) {
     for (let j = 0; j < t; j++) {
       const keyIsQuery = j % per >= contextTokens;
-      const visible = j <= i && (!keyIsQuery || j === i);
+      const visible = j <= i && !keyIsQuery;
       values[i * t + j] = visible ? 0 : -Infinity;
     }
   }
