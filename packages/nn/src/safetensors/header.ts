@@ -12,7 +12,7 @@ import {
   type SafetensorsMetadata,
 } from './dtypes.js';
 import { SafetensorsError } from './errors.js';
-import { findDuplicateKey } from './json-duplicates.js';
+import { scanJson } from './json-scan.js';
 
 export interface HeaderEntry {
   name: string;
@@ -96,7 +96,7 @@ function parseEntry(source: string, name: string, raw: unknown, dataLength: numb
     offsets[1] < offsets[0]
   ) {
     throw fail(
-      `field "data_offsets" must be two non-decreasing non-negative integers [begin, end] (got ${JSON.stringify(offsets)})`,
+      `field "data_offsets" must be two non-decreasing non-negative integers [begin, end] (got ${JSON.stringify(offsets).slice(0, 80)})`,
     );
   }
   const [begin, end] = offsets as [number, number];
@@ -115,27 +115,57 @@ function parseEntry(source: string, name: string, raw: unknown, dataLength: numb
   return { name, dtype, shape: shape as number[], begin, end };
 }
 
-/** Parses and validates the header of a complete safetensors file held in `bytes`. */
-export function parseHeader(bytes: Uint8Array, source: string): ParsedHeader {
+/**
+ * Deepest JSON nesting accepted, as serde_json's recursion limit in the reference reader; a valid header
+ * nests 3 levels (top object, entry, shape), so anything deeper is refused before JSON.parse sees it.
+ */
+export const MAX_HEADER_DEPTH = 128;
+
+/**
+ * Header length from the 8-byte prefix, checked against the 100 MB cap and the file size (`totalBytes`,
+ * the whole file's length).
+ */
+export function headerLength(prefix: Uint8Array, totalBytes: number, source: string): number {
   const fail = (detail: string) => new SafetensorsError(source, undefined, detail);
-  if (bytes.length < 8)
-    throw fail(`file is ${bytes.length} bytes, shorter than the 8-byte header length prefix`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getBigUint64(0, true);
-  if (headerLength > BigInt(MAX_HEADER_BYTES)) {
+  if (totalBytes < 8 || prefix.length < 8)
+    throw fail(`file is ${totalBytes} bytes, shorter than the 8-byte header length prefix`);
+  const view = new DataView(prefix.buffer, prefix.byteOffset, 8);
+  const length = view.getBigUint64(0, true);
+  if (length > BigInt(MAX_HEADER_BYTES)) {
     throw fail(
-      `header length ${headerLength} exceeds the ${MAX_HEADER_BYTES}-byte limit (corrupt or not a safetensors file)`,
+      `header length ${length} exceeds the ${MAX_HEADER_BYTES}-byte limit (corrupt or not a safetensors file)`,
     );
   }
-  const n = Number(headerLength);
-  if (8 + n > bytes.length) {
-    throw fail(`header length ${n} runs past the end of the file (${bytes.length} bytes)`);
-  }
+  const n = Number(length);
+  if (8 + n > totalBytes)
+    throw fail(`header length ${n} runs past the end of the file (${totalBytes} bytes)`);
+  return n;
+}
+
+/** Parses and validates the header of a complete safetensors file held in `bytes`. */
+export function parseHeader(bytes: Uint8Array, source: string): ParsedHeader {
+  const n = headerLength(bytes, bytes.length, source);
+  return parseHeaderJson(bytes.subarray(8, 8 + n), bytes.length - 8 - n, source);
+}
+
+/**
+ * Parses and validates a header's JSON bytes (the `n` bytes after the prefix) for a data buffer of
+ * `dataLength` bytes, in time linear in the header's size.
+ */
+export function parseHeaderJson(jsonBytes: Uint8Array, dataLength: number, source: string): ParsedHeader {
+  const fail = (detail: string) => new SafetensorsError(source, undefined, detail);
+  const n = jsonBytes.length;
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + n));
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(jsonBytes);
   } catch {
     throw fail('header is not valid UTF-8');
+  }
+  const scan = scanJson(text, MAX_HEADER_DEPTH);
+  if (scan.tooDeep) {
+    throw fail(
+      `header nests JSON deeper than ${MAX_HEADER_DEPTH} levels (a safetensors header needs 3; corrupt or hostile file)`,
+    );
   }
   let json: unknown;
   try {
@@ -144,7 +174,7 @@ export function parseHeader(bytes: Uint8Array, source: string): ParsedHeader {
     throw fail(`header is not valid JSON (${(err as Error).message})`);
   }
   if (!isPlainObject(json)) throw fail(`header must be a JSON object (got ${describe(json)})`);
-  const duplicate = findDuplicateKey(text);
+  const duplicate = scan.duplicate;
   if (duplicate !== null) {
     const [top, ...rest] = duplicate.path;
     if (top === undefined) throw fail(`header has duplicate key "${duplicate.key}"`);
@@ -154,7 +184,6 @@ export function parseHeader(bytes: Uint8Array, source: string): ParsedHeader {
   }
 
   const dataStart = 8 + n;
-  const dataLength = bytes.length - dataStart;
   let metadata: SafetensorsMetadata = {};
   const entries: HeaderEntry[] = [];
   for (const [name, raw] of Object.entries(json)) {

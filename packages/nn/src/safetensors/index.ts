@@ -19,7 +19,7 @@ export {
 } from './dtypes.js';
 export { encodeSafetensors, type SafetensorsInput } from './encode.js';
 export { SafetensorsError } from './errors.js';
-export { loadSafetensors, saveSafetensors } from './file.js';
+export { loadSafetensors, readSafetensorsHeader, saveSafetensors } from './file.js';
 export {
   bf16ArrayToF32,
   bf16ToNumber,
@@ -30,3 +30,4 @@ export {
   numberToBf16,
   numberToF16,
 } from './half.js';
+export { type HeaderEntry, MAX_HEADER_DEPTH, type ParsedHeader } from './header.js';
