@@ -64,6 +64,7 @@ export {
   type TrainStepOptions,
   type TrainStepResult,
   trainStep,
+  trainUnfrozen,
 } from './train_step.js';
 export {
   defaultLayout,

@@ -80,6 +80,39 @@ describe('AnchorRefinePolicy phases', () => {
     policy.dispose();
   });
 
+  it('with dropout, phase 2 targets come from the eval-mode anchor: frozen modules run in eval mode', () => {
+    const policy = make({ backbone: { config: { stateDim: 6, dropout: 0.3 } } });
+    policy.beginRefinePhase();
+    const opt = optimizerFor(policy, policy.setPhase('refine'));
+    const t = policy.toTensors(batchOf(4));
+    const anchorMse = () => tf.tidy(() => policy.forward(t, 'refine').metrics.anchor_arm_mse.dataSync()[0]);
+    // the check is sensitive: in training mode dropout makes the anchor noisy
+    policy.train();
+    expect(anchorMse()).not.toBe(anchorMse());
+    policy.eval();
+    const inference = anchorMse();
+    for (let i = 0; i < 2; i++) {
+      const r = trainStep(policy, opt, t, 'refine');
+      expect(r.metrics.anchor_arm_mse, `step ${i}`).toBe(inference);
+    }
+    expect(policy.backbone.training || policy.anchor.training).toBe(false);
+    expect(policy.refiner!.namedModules().every(([, m]) => m.training)).toBe(true);
+    opt.dispose();
+    disposeBatchTensors(t);
+    policy.dispose();
+  });
+
+  it('phase 1 runs a frozen pretrained encoder in eval mode and the rest in training mode', () => {
+    const policy = make({ backbone: { config: { stateDim: 6, vision: { frozen: true } } } });
+    const opt = optimizerFor(policy, policy.setPhase('anchor'));
+    policy.eval();
+    trainStep(policy, opt, batchOf(5), 'anchor');
+    expect(policy.backbone.vision.namedModules().some(([, m]) => m.training)).toBe(false);
+    expect(policy.backbone.training && policy.anchor.namedModules().every(([, m]) => m.training)).toBe(true);
+    opt.dispose();
+    policy.dispose();
+  });
+
   it('the refinement pass reads only the context: changing the anchor does not change ΔÂ or δ̂', () => {
     const policy = make();
     const obs = [task.observation(0, 3), task.observation(0, 4)];

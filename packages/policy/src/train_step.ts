@@ -1,17 +1,17 @@
 /**
  * One optimisation step of a phase: loss and gradients of the phase's trainable variables, global-norm
  * clipping, the optimizer update. Metrics come back as numbers (one sync at the end of the step).
+ * Only what trains runs in training mode: every module whose parameters are all frozen (phase 2's backbone
+ * and anchor, a frozen pretrained encoder) runs in eval mode, so e.g. phase 2's targets come from the same
+ * dropout-free anchor inference uses.
  */
-import { clipGradNorm, gradsByParamName, type Optimizer } from '@anchor-refine/nn';
+import { clipGradNorm, gradsByParamName, type Module, type Optimizer } from '@anchor-refine/nn';
 import * as tf from '@tensorflow/tfjs';
 import { type BatchTensors, disposeBatchTensors, type PolicyBatch } from './batch.js';
 import type { ForwardResult, Phase } from './policy.js';
 
 /** The training surface a policy needs for `trainStep` (AnchorRefinePolicy, XvlaAnchorRefinePolicy). */
-export interface TrainablePolicy {
-  trainableParameters(): tf.Variable[];
-  namedParameters(): Array<[string, tf.Variable]>;
-  train(mode?: boolean): unknown;
+export interface TrainablePolicy extends Module {
   toTensors(batch: PolicyBatch): BatchTensors;
   forward(batch: PolicyBatch | BatchTensors, phase: Phase): ForwardResult;
 }
@@ -29,6 +29,21 @@ export interface TrainStepResult {
   metrics: Record<string, number>;
 }
 
+/**
+ * Training mode on `module` except below it where everything is frozen: a submodule that holds parameters,
+ * none of them trainable, goes to eval mode with all its descendants. A parameterless submodule (dropout)
+ * follows its parent.
+ */
+export function trainUnfrozen(module: Module): void {
+  const params = module.parameters();
+  if (params.length > 0 && params.every((v) => !v.trainable)) {
+    module.eval();
+    return;
+  }
+  module.training = true;
+  for (const [, child] of module.namedChildren()) trainUnfrozen(child);
+}
+
 export function trainStep(
   policy: TrainablePolicy,
   optimizer: Optimizer,
@@ -39,7 +54,7 @@ export function trainStep(
   const vars = policy.trainableParameters();
   if (vars.length === 0)
     throw new Error(`trainStep: nothing to train in phase '${phase}' (call policy.setPhase first)`);
-  policy.train();
+  trainUnfrozen(policy);
   const t = 'obs' in batch ? batch : policy.toTensors(batch);
   let metrics: Record<string, tf.Scalar> = {};
   try {

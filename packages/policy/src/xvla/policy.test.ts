@@ -41,13 +41,25 @@ describe('XvlaAnchorRefinePolicy', () => {
     p.dispose();
   });
 
-  it('the anchor is deterministic (fixed steps and seed) and gets zero gradient from the refine loss', () => {
-    const p = make();
+  it('with dropout, the anchor of phase-2 steps is deterministic (fixed steps, seed, eval mode) and gets zero gradient from the refine loss', () => {
+    const p = make({ backbone: { config: { dropout: 0.3 } } });
     const t = p.toTensors(batch(3));
-    const m1 = p.forward(t, 'refine');
-    const m2 = p.forward(t, 'refine');
-    expect(m1.metrics.anchor_arm_mse.dataSync()[0]).toBe(m2.metrics.anchor_arm_mse.dataSync()[0]);
-    tf.dispose([m1.loss, ...Object.values(m1.metrics), m2.loss, ...Object.values(m2.metrics)]);
+    const anchorMse = () => tf.tidy(() => p.forward(t, 'refine').metrics.anchor_arm_mse.dataSync()[0]);
+    // the check is sensitive: in training mode dropout makes the anchor noisy
+    p.train();
+    expect(anchorMse()).not.toBe(anchorMse());
+    p.eval();
+    const inference = anchorMse();
+    const vars = p.setPhase('refine');
+    const opt = new AdamW(
+      p.namedParameters().filter(([, v]) => vars.includes(v)),
+      { lr: 1e-3 },
+    );
+    for (let i = 0; i < 2; i++)
+      expect(trainPolicyStep(p, opt, t, 'refine').metrics.anchor_arm_mse, `step ${i}`).toBe(inference);
+    expect(p.model.namedModules().some(([, m]) => m.training)).toBe(false);
+    expect(p.refiner!.training).toBe(true);
+    opt.dispose();
     // every variable trainable, so only the stop-gradient can keep the anchor's grads at zero
     p.unfreeze();
     const anchorVars = new Set(p.model.transformer.parameters().map((v) => v.name));
