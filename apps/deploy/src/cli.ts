@@ -9,6 +9,7 @@ import type { BackboneType } from '@anchor-refine/policy';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { PolicyClient } from './policy/policy-client.js';
 import type { InitPreset, PolicySource } from './policy/protocol.js';
+import { exposureWarning } from './server/access.js';
 import type { ServerConfig } from './server/config.js';
 import { startServer } from './server/server.js';
 
@@ -49,11 +50,21 @@ program
   .addOption(new Option('--init <preset>', 'random-init policy of this preset').choices(['tiny', 'small']))
   .addOption(new Option('--backbone <name>', 'backbone of --init (default gr1)').choices(['gr1', 'xvla']))
   .option('--seed <n>', 'seed for --init', int('--seed'), 0)
-  .option('--host <host>', 'bind address', '0.0.0.0')
+  .option('--host <host>', 'bind address (default 127.0.0.1; 0.0.0.0 exposes the robot to the network)')
   .option('--port <n>', 'port', int('--port'), 8000)
   .option('--config <file>', 'JSON server config (key maps: {"openpi": {...}, "xvla": {...}}, limits)')
   .option('--threads <n>', 'model threads (default: all cores)', int('--threads'))
   .option('--close-on-error', 'close the websocket after an error, like openpi (default: keep serving)')
+  .addOption(
+    new Option(
+      '--api-key <key>',
+      'require "Authorization: Api-Key <key>" (openpi client api_key=) or "Bearer <key>" on websocket and /act',
+    ).env('ANCHOR_REFINE_API_KEY'),
+  )
+  .option(
+    '--allow-origin <origin...>',
+    'browser origins allowed to connect, e.g. http://localhost:3000 (default: none; "*" = any)',
+  )
   .action(async (o) => {
     const extra = o.config ? (JSON.parse(await readFile(o.config, 'utf8')) as Partial<ServerConfig>) : {};
     const policy = await PolicyClient.start({
@@ -62,14 +73,18 @@ program
     });
     const server = await startServer(policy, {
       ...extra,
-      host: o.host,
+      ...(o.host !== undefined ? { host: o.host } : {}),
       port: o.port,
       ...(o.closeOnError ? { closeOnError: true } : {}),
+      ...(o.apiKey !== undefined ? { apiKey: o.apiKey } : {}),
+      ...(o.allowOrigin !== undefined ? { allowOrigins: o.allowOrigin } : {}),
     });
+    const warning = exposureWarning(server.config.host, server.config.apiKey);
+    if (warning) console.warn(warning);
     const i = policy.info;
     console.log(
       `serving ${i.source} (cameras ${i.cameras.join(', ')}, ${i.imageSize}px, state ${i.stateDim}, ` +
-        `actions [${i.horizon}, ${i.armDim + 1}]) on ${o.host}:${server.port}: ws://…/ (openpi), POST /act (X-VLA), GET /healthz`,
+        `actions [${i.horizon}, ${i.armDim + 1}]) on ${server.config.host}:${server.port}${server.config.apiKey ? ' (API key required)' : ''}: ws://…/ (openpi), POST /act (X-VLA), GET /healthz`,
     );
     const shutdown = async () => {
       await server.close();

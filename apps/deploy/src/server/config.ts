@@ -3,6 +3,7 @@
 import type { ClientMapping } from './mapping.js';
 
 export interface ServerConfig {
+  /** Bind address; 127.0.0.1 by default (see the README's threat model before binding 0.0.0.0). */
   host: string;
   port: number;
   /** Largest websocket message / HTTP body accepted (bytes). */
@@ -14,6 +15,13 @@ export interface ServerConfig {
    * so one bad message does not end a session. true = openpi's behaviour.
    */
   closeOnError: boolean;
+  /**
+   * API key required on websocket upgrades and `/act` (`Authorization: Api-Key <key>` or
+   * `Bearer <key>`); null = no key.
+   */
+  apiKey: string | null;
+  /** Browser origins allowed (`Origin` header); requests without `Origin` are not affected. `*` = any. */
+  allowOrigins: string[];
   /** Key-map overrides for each surface (see mapping.ts for defaults). */
   openpi?: Partial<ClientMapping>;
   xvla?: Partial<ClientMapping>;
@@ -22,11 +30,13 @@ export interface ServerConfig {
 }
 
 export const DEFAULT_SERVER_CONFIG: ServerConfig = {
-  host: '0.0.0.0',
+  host: '127.0.0.1',
   port: 8000,
   maxMessageBytes: 64 * 1024 * 1024,
   maxPipelined: 8,
   closeOnError: false,
+  apiKey: null,
+  allowOrigins: [],
 };
 
 export function resolveServerConfig(input: Partial<ServerConfig> = {}): ServerConfig {
@@ -41,5 +51,9 @@ export function resolveServerConfig(input: Partial<ServerConfig> = {}): ServerCo
   if (!Number.isInteger(c.maxPipelined) || c.maxPipelined < 1)
     throw bad('maxPipelined', 'must be a positive integer', c.maxPipelined);
   if (typeof c.closeOnError !== 'boolean') throw bad('closeOnError', 'must be a boolean', c.closeOnError);
+  if (c.apiKey !== null && (typeof c.apiKey !== 'string' || c.apiKey.length === 0 || /[\s]/.test(c.apiKey)))
+    throw bad('apiKey', 'must be null or a non-empty string without whitespace', '<hidden>');
+  if (!Array.isArray(c.allowOrigins) || c.allowOrigins.some((o) => typeof o !== 'string' || o === ''))
+    throw bad('allowOrigins', 'must be an array of origins such as "http://localhost:3000"', c.allowOrigins);
   return c;
 }

@@ -24,6 +24,7 @@ import { parseActBody } from '../protocol/act-body.js';
 import { parseJsonNumpy } from '../protocol/json-numpy.js';
 import { packNumpy, unpackNumpy } from '../protocol/msgpack-numpy.js';
 import { isNdArray, type NdArray, ndarray, ProtocolError } from '../protocol/ndarray.js';
+import { checkAccess } from './access.js';
 import { BodyReader } from './body-reader.js';
 import { resolveServerConfig, type ServerConfig } from './config.js';
 import {
@@ -36,11 +37,13 @@ import {
 import { toObservation } from './observation.js';
 
 export interface PolicyServer {
+  /** The address the server is bound to (as the OS reports it). */
+  readonly host: string;
   readonly port: number;
   readonly config: ServerConfig;
   readonly mappings: { openpi: ClientMapping; xvla: ClientMapping };
   /** Counters for monitoring and tests. */
-  readonly stats: { requests: number; errors: number; connections: number };
+  readonly stats: { requests: number; errors: number; connections: number; refused: number };
   close(): Promise<void>;
 }
 
@@ -66,7 +69,7 @@ export async function startServer(
     openpi: resolveMapping(openpiDefaults(info), config.openpi, info, 'openpi'),
     xvla: resolveMapping(xvlaDefaults(info), config.xvla, info, 'xvla'),
   };
-  const stats = { requests: 0, errors: 0, connections: 0 };
+  const stats = { requests: 0, errors: 0, connections: 0, refused: 0 };
   /** `/act` bodies up to 8 MiB go into one reused buffer (see body-reader.ts). */
   const bodies = new BodyReader(config.maxMessageBytes, 8 * 1024 * 1024);
   /** `/act` fields read as arrays: their json-numpy strings may take `parseActBody`'s fast path. */
@@ -84,6 +87,17 @@ export async function startServer(
   });
 
   http.on('upgrade', (req, socket, head) => {
+    const denied = checkAccess(req.headers, config);
+    if (denied) {
+      stats.refused++;
+      const text = `${denied.message}\n`;
+      socket.end(
+        `HTTP/1.1 ${denied.status} ${denied.status === 401 ? 'Unauthorized' : 'Forbidden'}\r\n` +
+          'Connection: close\r\nContent-Type: text/plain\r\n' +
+          `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+      );
+      return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws));
   });
 
@@ -178,6 +192,13 @@ export async function startServer(
       res.end('OK\n');
       return;
     }
+    const denied = checkAccess(req.headers, config);
+    if (denied) {
+      stats.refused++;
+      if (denied.status === 401) res.setHeader('www-authenticate', 'Bearer');
+      sendJson(res, denied.status, { error: denied.message });
+      return;
+    }
     if (path !== '/act') {
       sendJson(res, 404, {
         error: `no route ${req.method} ${path}; use POST /act, GET /healthz or a websocket`,
@@ -232,9 +253,10 @@ export async function startServer(
     http.once('error', reject);
     http.listen(config.port, config.host, () => resolve());
   });
-  const port = (http.address() as AddressInfo).port;
+  const { port, address: host } = http.address() as AddressInfo;
 
   return {
+    host,
     port,
     config,
     mappings,
