@@ -1,8 +1,10 @@
 'use strict';
 // Locates and loads the compiled addon: $CORE_TENSORS_NATIVE_PATH when set (and then only that file),
-// otherwise build/Release, then build-debug/Debug.
+// otherwise build/Release, then build-debug/Debug. Before loading it picks the OpenBLAS core type for
+// this CPU (blas_core.cjs) unless OPENBLAS_CORETYPE is set; `blasChoice` says what was decided.
 const fs = require('node:fs');
 const path = require('node:path');
+const { applyOpenblasCore } = require('./blas_core.cjs');
 
 const override = process.env.CORE_TENSORS_NATIVE_PATH;
 const candidates = override
@@ -12,9 +14,15 @@ const candidates = override
       path.join(__dirname, 'build-debug', 'Debug', 'core_tensors.node'),
     ];
 
+let blasChoice = null;
+
 function load() {
   for (const file of candidates) {
-    if (fs.existsSync(file)) return { addon: require(file), file };
+    if (fs.existsSync(file)) {
+      // libopenblas reads OPENBLAS_CORETYPE in its constructor, i.e. while require() loads the addon.
+      if (!blasChoice) blasChoice = applyOpenblasCore();
+      return { addon: require(file), file, blasChoice };
+    }
   }
   const err = new Error(
     `core-tensors native addon not found (looked in: ${candidates.join(', ')}). ` +

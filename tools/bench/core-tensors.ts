@@ -14,9 +14,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg as osLoadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
   backendInfo,
+  blasInfo,
   fusedAttention,
   fusedAttentionReference,
   selectBackend,
@@ -300,6 +302,12 @@ async function main(): Promise<void> {
   const info = backendInfo();
   console.log(`core-tensors bench${quick ? ' (quick)' : ''}: addon ${info.addonPath ?? '?'}`);
   console.log(`  features: ${JSON.stringify(info.features)}`);
+  const blas = blasInfo();
+  console.log(
+    `  BLAS core: ${blas.core || 'n/a'} (${blas.choice.source}: ${blas.choice.reason}); ${blas.config}; load average ${osLoadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   if (wanted('gemm')) await benchGemm();
   if (wanted('attention')) await benchAttention();
   if (wanted('rss')) benchRss();

@@ -39,6 +39,9 @@ typedef struct ct_features {
   const char *simd;         /* instruction set the portable kernels were compiled for, e.g. "avx2+fma" */
   int cuda_compiled;        /* 1 when the ct_cuda_* kernels are in this binary */
   int threads;              /* current worker thread count */
+  const char *blas_core;    /* OpenBLAS: the kernel set it runs (openblas_get_corename, e.g. "SkylakeX",
+                               "Prescott" when it did not know the CPU); "" otherwise */
+  const char *blas_config;  /* OpenBLAS: openblas_get_config (version and build options); "" otherwise */
 } ct_features;
 
 void ct_features_get(ct_features *out);

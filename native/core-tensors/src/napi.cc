@@ -483,6 +483,8 @@ Napi::Value features(const Napi::CallbackInfo &info) {
   }
   o.Set("cudaDevices", Napi::Number::New(env, devices < 0 ? 0 : devices));
   o.Set("threads", Napi::Number::New(env, ft.threads));
+  o.Set("blasCore", Napi::String::New(env, ft.blas_core ? ft.blas_core : ""));
+  o.Set("blasConfig", Napi::String::New(env, ft.blas_config ? ft.blas_config : ""));
   return o;
 }
 

@@ -13,6 +13,18 @@ export interface AddonFeatures {
   cudaCompiled: boolean;
   cudaDevices: number;
   threads: number;
+  /** OpenBLAS's kernel set (openblas_get_corename: "SkylakeX", "Haswell", "Prescott" = generic); "" without OpenBLAS. */
+  blasCore: string;
+  /** openblas_get_config (version, DYNAMIC_ARCH, threads); "" without OpenBLAS. */
+  blasConfig: string;
+}
+
+/** The loader's OpenBLAS core decision (native/core-tensors/blas_core.cjs), made before the library loaded. */
+export interface BlasCoreChoice {
+  /** OPENBLAS_CORETYPE in effect at load, or null when the library detected the CPU itself. */
+  core: string | null;
+  source: 'environment' | 'auto' | 'library';
+  reason: string;
 }
 
 export interface AttentionArgs {
@@ -240,11 +252,17 @@ export type ReduceOp = (typeof ReduceOp)[keyof typeof ReduceOp];
 /** Largest rank the native elementwise / reduce / transpose kernels take (CT_MAX_RANK). */
 export const NATIVE_MAX_RANK = 6;
 
-interface NativeLoader {
-  load(): { addon: CoreTensorsAddon; file: string };
+interface LoadedAddon {
+  addon: CoreTensorsAddon;
+  file: string;
+  blasChoice: BlasCoreChoice;
 }
 
-let cached: { addon: CoreTensorsAddon; file: string } | undefined;
+interface NativeLoader {
+  load(): LoadedAddon;
+}
+
+let cached: LoadedAddon | undefined;
 
 /** Loads the addon once (throws an Error naming the build command when the binary is missing). */
 export function loadAddon(): CoreTensorsAddon {
@@ -261,6 +279,17 @@ export function loadAddon(): CoreTensorsAddon {
     }
   }
   return cached.addon;
+}
+
+/**
+ * The BLAS in use: library, kernel set (what OpenBLAS actually runs) and how that core was chosen
+ * (OPENBLAS_CORETYPE from the user, from the loader's CPU check, or the library's own detection).
+ */
+export function blasInfo(): { vendor: string; core: string; config: string; choice: BlasCoreChoice } {
+  const addon = loadAddon();
+  const f = addon.features();
+  const choice = (cached as LoadedAddon).blasChoice;
+  return { vendor: f.blasVendor, core: f.blasCore, config: f.blasConfig, choice };
 }
 
 /** Path of the loaded binary (for diagnostics). */

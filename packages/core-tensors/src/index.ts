@@ -10,12 +10,13 @@ export type {
   AddonFeatures,
   AttentionArgs,
   AttentionForwardFn,
+  BlasCoreChoice,
   ComposeArgs,
   CoreTensorsAddon,
   GemmFn,
   ResidualComposeFn,
 } from './addon.js';
-export { BinaryOp, loadAddon, NATIVE_MAX_RANK, ReduceOp, UnaryOp } from './addon.js';
+export { BinaryOp, blasInfo, loadAddon, NATIVE_MAX_RANK, ReduceOp, UnaryOp } from './addon.js';
 export { type BackendInfo, type BackendName, backendInfo, selectBackend, setThreads } from './backend.js';
 export { assertBinary, assertRank, assertSameShape, shapeText } from './checks.js';
 export { cuda } from './cuda.js';
