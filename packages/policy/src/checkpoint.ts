@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isHfTokenizer, loadHfTokenizer, saveHfTokenizer, type Tokenizer } from '@anchor-refine/backbones';
-import { loadSafetensors, saveSafetensors, toTensors } from '@anchor-refine/nn';
+import { loadSafetensors, readSafetensorsHeader, saveSafetensors, toTensors } from '@anchor-refine/nn';
 import * as tf from '@tensorflow/tfjs';
 import {
   type AnyPolicy,
@@ -18,6 +18,7 @@ import {
   externalTokenizer,
   validateAnyPolicyConfig,
 } from './any.js';
+import { checkConfigAgainstHeader } from './checkpoint-shapes.js';
 import type { ExecutionConfig } from './config.js';
 import type { PolicyStats } from './stats.js';
 
@@ -106,9 +107,27 @@ export async function loadPolicyConfig(dir: string, opts: LoadPolicyOptions = {}
   return config;
 }
 
-/** Reads a checkpoint folder of either backbone; every file is validated and errors name the file. */
+/**
+ * Reads a checkpoint folder of either backbone; every file is validated and errors name the file. The
+ * config is checked against the weights' header before the model is built, so a config that does not fit
+ * its weights is refused (naming the field) without allocating the model it describes.
+ */
 export async function loadPolicy(dir: string, opts: LoadPolicyOptions = {}): Promise<AnyPolicy> {
   const config = await loadPolicyConfig(dir, opts);
+  const modelPath = join(dir, CHECKPOINT_FILES.model);
+  let header: Awaited<ReturnType<typeof readSafetensorsHeader>>;
+  try {
+    header = await readSafetensorsHeader(modelPath);
+  } catch (err) {
+    throw new Error(`loadPolicy: ${modelPath}: ${(err as Error).message}`);
+  }
+  try {
+    checkConfigAgainstHeader(config, header.entries);
+  } catch (err) {
+    throw new Error(
+      `loadPolicy: ${join(dir, CHECKPOINT_FILES.config)}: ${(err as Error).message} (${modelPath})`,
+    );
+  }
   const stats = (await readJson(join(dir, CHECKPOINT_FILES.stats))) as PolicyStats;
   let tokenizer: Tokenizer | undefined;
   const ext = externalTokenizer(config);
@@ -126,7 +145,6 @@ export async function loadPolicy(dir: string, opts: LoadPolicyOptions = {}): Pro
   } catch (err) {
     throw new Error(`loadPolicy: ${join(dir, CHECKPOINT_FILES.stats)}: ${(err as Error).message}`);
   }
-  const modelPath = join(dir, CHECKPOINT_FILES.model);
   let tensors: Map<string, tf.Tensor> | undefined;
   try {
     const file = await loadSafetensors(modelPath);
