@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeImage } from '@anchor-refine/datasets';
-import { loadPolicy } from '@anchor-refine/policy';
+import { isXvlaConfig, loadPolicy } from '@anchor-refine/policy';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { listCheckpoints } from './checkpoint.js';
@@ -67,6 +67,26 @@ describe('training pipeline (tiny)', () => {
     );
     expect(events.some((e) => e.tag === 'anchor/val_loss')).toBe(true);
     expect(existsSync(join(r.finalDir, 'model.safetensors'))).toBe(true);
+  });
+
+  it('phase 2 refuses a phase-1 policy with fewer anchor layers than its config, naming a missing key', async () => {
+    const p1 = await loadPolicy(join(cfg.outDir, 'anchor', 'final'));
+    const depth = isXvlaConfig(p1.config) ? 0 : p1.config.anchor.depth;
+    p1.dispose();
+    const deeper: TrainConfig = {
+      ...cfg,
+      outDir: mkdtempSync(join(tmpdir(), 'train-deeper-')),
+      policy: { ...cfg.policy, overrides: { ...cfg.policy.overrides, anchor: { depth: depth + 1 } } },
+    };
+    const run = trainPhase(deeper, 'refine', {
+      init: join(cfg.outDir, 'anchor', 'final'),
+      progress: false,
+      log: () => {},
+    });
+    await expect(run).rejects.toThrow(
+      new RegExp(`missing key\\(s\\) \\(\\d+\\): anchor\\.\\S*\\.${depth}\\.`),
+    );
+    expect(existsSync(join(deeper.outDir, 'refine', 'final'))).toBe(false);
   });
 
   it('phase 2 trains only the refiner: every phase-1 weight stays bit-identical', async () => {

@@ -92,7 +92,11 @@ export function buildPolicyConfig(cfg: TrainConfig): AnyPolicyConfig {
   });
 }
 
-/** Phase-2 start: the configured model with backbone + anchor weights of a phase-1 folder, Q_ref ← Q_anc. */
+/**
+ * Phase-2 start: the configured model with backbone + anchor weights of a phase-1 folder, Q_ref ← Q_anc.
+ * Only the refiner may start fresh: a phase-1 policy that lacks any other weight of the configured model
+ * (e.g. fewer anchor layers) or holds weights it does not have is refused, naming the keys.
+ */
 async function refineStart(cfg: TrainConfig, init: string): Promise<AnyPolicy> {
   if (!existsSync(init))
     throw new Error(
@@ -107,9 +111,28 @@ async function refineStart(cfg: TrainConfig, init: string): Promise<AnyPolicy> {
     );
   }
   const policy = createPolicy(pcfg, src.normalizationStats);
-  const weights = new Map([...src.stateDict()].filter(([k]) => !k.startsWith('refiner.')));
+  const isRefiner = (k: string) => k.startsWith('refiner.');
+  const weights = new Map([...src.stateDict()].filter(([k]) => !isRefiner(k)));
+  const own = new Set(policy.stateDict().keys());
+  const missing = [...own].filter((k) => !isRefiner(k) && !weights.has(k));
+  const unexpected = [...weights.keys()].filter((k) => !own.has(k));
   try {
+    if (missing.length > 0 || unexpected.length > 0) {
+      const list = (what: string, keys: string[]) =>
+        keys.length > 0
+          ? [`${what} (${keys.length}): ${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', …' : ''}`]
+          : [];
+      throw new Error(
+        `train --phase refine: the phase-1 policy at ${init} does not fit the configured model (only the refiner may start fresh; check policy.overrides against the phase-1 config, e.g. anchor.depth):\n  ${[
+          ...list('missing key(s)', missing),
+          ...list('unexpected key(s)', unexpected),
+        ].join('\n  ')}`,
+      );
+    }
     policy.loadStateDict(weights, { strict: false });
+  } catch (e) {
+    policy.dispose();
+    throw e;
   } finally {
     tf.dispose([...weights.values()]);
     src.dispose();
