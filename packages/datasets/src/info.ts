@@ -1,3 +1,4 @@
+import { posix, win32 } from 'node:path';
 import { DatasetError } from './errors.js';
 import { type FeatureSpec, validateFeatures } from './features.js';
 
@@ -38,6 +39,35 @@ export function formatTemplate(template: string, values: Record<string, string |
     const s = String(v);
     return width ? s.padStart(Number(width), '0') : s;
   });
+}
+
+/**
+ * A data or video file path from its info.json template (`field`: `data_path` or `video_path`), refused
+ * with a DatasetError when it is absolute or climbs out of the dataset root (`../`), whatever the template
+ * or the values (feature keys included) put in it. The result stays relative to the root.
+ */
+export function templatePath(
+  template: string,
+  values: Record<string, string | number>,
+  field: 'data_path' | 'video_path',
+): string {
+  const rel = formatTemplate(template, values);
+  const unified = rel.replaceAll('\\', '/');
+  const normal = posix.normalize(unified);
+  if (
+    rel.includes('\0') ||
+    posix.isAbsolute(unified) ||
+    win32.isAbsolute(rel) ||
+    normal === '..' ||
+    normal.startsWith('../')
+  ) {
+    throw new DatasetError(
+      'meta/info.json',
+      field,
+      `template ${JSON.stringify(template)} resolves to ${JSON.stringify(rel)}, which is outside the dataset root; every data and video path must stay inside the dataset folder`,
+    );
+  }
+  return rel;
 }
 
 function requireNumber(raw: Record<string, unknown>, key: string, file: string, integer = true): number {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { DatasetError } from './errors.js';
 import { type FeatureSpec, imageLayout, isNumeric, numel } from './features.js';
 import { chwToHwc, type DecodedImage, decodeImage } from './image-codec.js';
-import { type DatasetInfo, formatTemplate, parseInfo } from './info.js';
+import { type DatasetInfo, parseInfo, templatePath } from './info.js';
 import { LruCache } from './lru.js';
 import { type LoadedParquet, loadParquet, type ParquetRow, readRows } from './parquet-io.js';
 import { aggregateDatasetStats, type DatasetStats, parseDatasetStats } from './stats.js';
@@ -374,11 +374,11 @@ async function readV2Meta(
     const videos: EpisodeInfo['videos'] = {};
     for (const [k, f] of Object.entries(info.features)) {
       if (f.dtype !== 'video') continue;
-      const file = formatTemplate(info.video_path as string, {
-        episode_chunk: chunk,
-        video_key: k,
-        episode_index: ep,
-      });
+      const file = templatePath(
+        info.video_path as string,
+        { episode_chunk: chunk, video_key: k, episode_index: ep },
+        'video_path',
+      );
       videos[k] = { file, fromTimestamp: 0, toTimestamp: length / info.fps };
     }
     episodes.push({
@@ -387,7 +387,7 @@ async function readV2Meta(
       length,
       from,
       to: from + length,
-      dataFile: formatTemplate(info.data_path, { episode_chunk: chunk, episode_index: ep }),
+      dataFile: templatePath(info.data_path, { episode_chunk: chunk, episode_index: ep }, 'data_path'),
       videos,
     });
     from += length;
@@ -445,11 +445,15 @@ async function readV3Meta(
       for (const k of videoKeys) {
         const p = `videos/${k}/`;
         videos[k] = {
-          file: formatTemplate(info.video_path as string, {
-            video_key: k,
-            chunk_index: int(r[`${p}chunk_index`], file, f(`${p}chunk_index`)),
-            file_index: int(r[`${p}file_index`], file, f(`${p}file_index`)),
-          }),
+          file: templatePath(
+            info.video_path as string,
+            {
+              video_key: k,
+              chunk_index: int(r[`${p}chunk_index`], file, f(`${p}chunk_index`)),
+              file_index: int(r[`${p}file_index`], file, f(`${p}file_index`)),
+            },
+            'video_path',
+          ),
           fromTimestamp: num(r[`${p}from_timestamp`], file, f(`${p}from_timestamp`)),
           toTimestamp: num(r[`${p}to_timestamp`], file, f(`${p}to_timestamp`)),
         };
@@ -460,10 +464,14 @@ async function readV3Meta(
         length: int(r.length, file, f('length')),
         from: int(r.dataset_from_index, file, f('dataset_from_index')),
         to: int(r.dataset_to_index, file, f('dataset_to_index')),
-        dataFile: formatTemplate(info.data_path, {
-          chunk_index: int(r['data/chunk_index'], file, f('data/chunk_index')),
-          file_index: int(r['data/file_index'], file, f('data/file_index')),
-        }),
+        dataFile: templatePath(
+          info.data_path,
+          {
+            chunk_index: int(r['data/chunk_index'], file, f('data/chunk_index')),
+            file_index: int(r['data/file_index'], file, f('data/file_index')),
+          },
+          'data_path',
+        ),
         videos,
       });
     });
