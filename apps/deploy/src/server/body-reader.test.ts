@@ -1,12 +1,15 @@
 import { createServer, type IncomingMessage, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Body, BodyReader } from './body-reader.js';
+import { type Body, BodyReader, BodyTooLargeError } from './body-reader.js';
 
 let server: Server | null = null;
 afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
 
-/** A server that hands each request to `onBody` and answers "ok" (or the error message, 400). */
+/**
+ * A server that hands each request to `onBody` and answers "ok", or the error message (400; 413 for an
+ * oversize body, whose rest it drops, as the policy server does).
+ */
 async function serve(reader: BodyReader, onBody: (b: Body, req: IncomingMessage) => Promise<void> | void) {
   server = createServer((req, res) => {
     reader.read(req).then(
@@ -15,7 +18,8 @@ async function serve(reader: BodyReader, onBody: (b: Body, req: IncomingMessage)
         res.end('ok');
       },
       (err: Error) => {
-        res.statusCode = 400;
+        req.resume();
+        res.statusCode = err instanceof BodyTooLargeError ? 413 : 400;
         res.end(err.message);
       },
     );
@@ -79,8 +83,15 @@ describe('BodyReader', () => {
     expect((await post(port, expected[3], true)).status).toBe(200);
     expect(seen[3].buffer).not.toBe(seen[0].buffer); // no content-length: a buffer of its own
     expect(seen.map((x) => x.ok)).toEqual([true, true, true, true]);
-    // Oversize: refused and the request destroyed (the client sees the connection drop, as before).
-    await expect(post(port, bytes((1 << 20) + 1, 5), true)).rejects.toThrow();
+    // Oversize, chunked and declared: refused with an answer the client can read.
+    expect(await post(port, bytes((1 << 20) + 1, 5), true)).toEqual({
+      status: 413,
+      text: 'body: larger than 1048576 bytes (maxMessageBytes)',
+    });
+    expect(await post(port, bytes((1 << 20) + 1, 5))).toEqual({
+      status: 413,
+      text: 'body: content-length 1048577 is larger than 1048576 bytes (maxMessageBytes)',
+    });
     expect((await post(port, expected[4])).status).toBe(200); // and the shared buffer is free again
     expect(seen[4].buffer).toBe(seen[0].buffer);
   });

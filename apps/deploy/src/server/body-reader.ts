@@ -22,6 +22,19 @@ export interface Body {
 
 const NOOP = () => {};
 
+/** A body over the limit (HTTP 413). Reading stops at the limit; nothing more is kept. */
+export class BodyTooLargeError extends ProtocolError {
+  constructor(limit: number, declared?: number) {
+    super(
+      'body',
+      declared === undefined
+        ? `larger than ${limit} bytes (maxMessageBytes)`
+        : `content-length ${declared} is larger than ${limit} bytes (maxMessageBytes)`,
+    );
+    this.name = 'BodyTooLargeError';
+  }
+}
+
 export class BodyReader {
   private shared = Buffer.alloc(0);
   private sharedBusy = false;
@@ -35,8 +48,15 @@ export class BodyReader {
     private readonly reuseLimit: number,
   ) {}
 
+  /**
+   * Reads the body. A `content-length` over `maxBytes` is refused at once, before any of the body is
+   * read; a body without one is refused as soon as it passes `maxBytes`. Either way the rest of the body
+   * is left unread (the caller answers 413 and closes the connection).
+   */
   read(req: IncomingMessage): Promise<Body> {
     const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > this.maxBytes)
+      return Promise.reject(new BodyTooLargeError(this.maxBytes, declared));
     const reuse =
       !this.sharedBusy &&
       Number.isSafeInteger(declared) &&
@@ -65,10 +85,12 @@ export class BodyReader {
       };
       const parts: Buffer[] = [];
       let size = 0;
-      req.on('data', (c: Buffer) => {
+      const onData = (c: Buffer) => {
         if (size + c.length > this.maxBytes) {
-          fail(new ProtocolError('body', `larger than ${this.maxBytes} bytes`));
-          req.destroy();
+          req.off('data', onData);
+          req.pause();
+          parts.length = 0;
+          fail(new BodyTooLargeError(this.maxBytes));
           return;
         }
         if (into) {
@@ -81,7 +103,8 @@ export class BodyReader {
           c.copy(into, size);
         } else parts.push(c);
         size += c.length;
-      });
+      };
+      req.on('data', onData);
       let ended = false;
       req.on('end', () => {
         ended = true;

@@ -8,6 +8,17 @@ export interface ServerConfig {
   port: number;
   /** Largest websocket message / HTTP body accepted (bytes). */
   maxMessageBytes: number;
+  /** Time a client has to send a request's headers (ms); then 408 and the connection closes. */
+  headersTimeoutMs: number;
+  /** Time a client has to send a whole request, body included (ms); then 408. ≥ headersTimeoutMs. */
+  requestTimeoutMs: number;
+  /** An idle keep-alive HTTP connection closes after this long (ms). */
+  keepAliveTimeoutMs: number;
+  /**
+   * Websocket heartbeat (ms): the server pings every connection this often and drops one that did not
+   * answer the previous ping (a dead or stalled peer). 0 = off. Idle but live clients are kept.
+   */
+  wsPingIntervalMs: number;
   /** Messages one websocket connection may have waiting before new ones are refused. */
   maxPipelined: number;
   /**
@@ -34,6 +45,10 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = {
   port: 8000,
   maxMessageBytes: 64 * 1024 * 1024,
   maxPipelined: 8,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
+  wsPingIntervalMs: 30_000,
   closeOnError: false,
   apiKey: null,
   allowOrigins: [],
@@ -50,6 +65,12 @@ export function resolveServerConfig(input: Partial<ServerConfig> = {}): ServerCo
     throw bad('maxMessageBytes', 'must be an integer ≥ 1024', c.maxMessageBytes);
   if (!Number.isInteger(c.maxPipelined) || c.maxPipelined < 1)
     throw bad('maxPipelined', 'must be a positive integer', c.maxPipelined);
+  for (const f of ['headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs'] as const)
+    if (!Number.isInteger(c[f]) || c[f] < 1) throw bad(f, 'must be a positive integer (ms)', c[f]);
+  if (c.requestTimeoutMs < c.headersTimeoutMs)
+    throw bad('requestTimeoutMs', `must be ≥ headersTimeoutMs (${c.headersTimeoutMs})`, c.requestTimeoutMs);
+  if (!Number.isInteger(c.wsPingIntervalMs) || c.wsPingIntervalMs < 0)
+    throw bad('wsPingIntervalMs', 'must be a non-negative integer (ms; 0 = off)', c.wsPingIntervalMs);
   if (typeof c.closeOnError !== 'boolean') throw bad('closeOnError', 'must be a boolean', c.closeOnError);
   if (c.apiKey !== null && (typeof c.apiKey !== 'string' || c.apiKey.length === 0 || /[\s]/.test(c.apiKey)))
     throw bad('apiKey', 'must be null or a non-empty string without whitespace', '<hidden>');

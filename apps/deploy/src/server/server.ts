@@ -25,7 +25,7 @@ import { parseJsonNumpy } from '../protocol/json-numpy.js';
 import { packNumpy, unpackNumpy } from '../protocol/msgpack-numpy.js';
 import { isNdArray, type NdArray, ndarray, ProtocolError } from '../protocol/ndarray.js';
 import { checkAccess } from './access.js';
-import { BodyReader } from './body-reader.js';
+import { BodyReader, BodyTooLargeError } from './body-reader.js';
 import { resolveServerConfig, type ServerConfig } from './config.js';
 import {
   type ClientMapping,
@@ -77,9 +77,21 @@ export async function startServer(
   const metadata = packNumpy({ ...info, server: 'anchor-refine-deploy', ...(config.metadata ?? {}) });
 
   // noDelay (Node's default, stated here): replies are small and must not wait for Nagle's algorithm.
-  const http = createServer({ noDelay: true }, (req, res) => {
-    void handleHttp(req, res);
-  });
+  // Slow clients: headers within headersTimeoutMs and the whole request within requestTimeoutMs, or
+  // Node answers 408 and closes; Node checks those deadlines every connectionsCheckingInterval (its
+  // default, 30 s, would let a deadline slip by that much).
+  const http = createServer(
+    {
+      noDelay: true,
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      keepAliveTimeout: config.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(config.headersTimeoutMs / 4))),
+    },
+    (req, res) => {
+      void handleHttp(req, res);
+    },
+  );
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: config.maxMessageBytes,
@@ -101,8 +113,27 @@ export async function startServer(
     wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws));
   });
 
+  // Heartbeat: a connection that did not answer the last ping (dead peer, stalled client) is dropped.
+  const answered = new WeakMap<WebSocket, boolean>();
+  const heartbeat =
+    config.wsPingIntervalMs > 0
+      ? setInterval(() => {
+          for (const ws of wss.clients) {
+            if (answered.get(ws) === false) {
+              ws.terminate();
+              continue;
+            }
+            answered.set(ws, false);
+            ws.ping();
+          }
+        }, config.wsPingIntervalMs)
+      : null;
+  heartbeat?.unref();
+
   function onConnection(ws: WebSocket): void {
     stats.connections++;
+    answered.set(ws, true);
+    ws.on('pong', () => answered.set(ws, true));
     const history: PolicyObservation[] = [];
     let lastTask: string | null = null;
     let prevTotalMs = 0;
@@ -185,6 +216,21 @@ export async function startServer(
     res.end(text);
   }
 
+  /**
+   * 413 for a body over the limit, sent while the rest of the body is still unread. The connection is
+   * not closed at once: closing a socket with unread data makes the kernel send a reset, which can throw
+   * away the 413 before the client reads it. The rest of the body is read and dropped, and the socket is
+   * destroyed after a grace period (or earlier by requestTimeoutMs).
+   */
+  function refuseBody(req: IncomingMessage, res: ServerResponse, err: BodyTooLargeError): void {
+    const socket = req.socket;
+    req.resume(); // discard the rest (nothing is kept)
+    if (!res.headersSent && !res.destroyed) sendJson(res, 413, { error: errorText(err) });
+    const timer = setTimeout(() => socket.destroy(), Math.min(5000, config.requestTimeoutMs));
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  }
+
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/healthz') {
@@ -242,6 +288,10 @@ export async function startServer(
       });
     } catch (err) {
       stats.errors++;
+      if (err instanceof BodyTooLargeError) {
+        refuseBody(req, res, err);
+        return;
+      }
       const status = err instanceof ProtocolError ? 400 : err instanceof PolicyBusyError ? 503 : 500;
       if (!res.headersSent && !res.destroyed) sendJson(res, status, { error: errorText(err) });
     } finally {
@@ -263,6 +313,7 @@ export async function startServer(
     stats,
     close: () =>
       new Promise<void>((resolve) => {
+        if (heartbeat) clearInterval(heartbeat);
         for (const c of wss.clients) c.terminate();
         wss.close();
         http.closeAllConnections();
