@@ -2,16 +2,18 @@
  * The closed-loop policy factory the sim evaluator imports in its worker threads:
  * `{ module: <this file>, exportName: 'createSimPolicy', options: { checkpoint, mode } }`.
  * `mode: 'refine'` runs the full AnchorRefine composition (Eq. 2 and 11); `mode: 'anchor'` executes the
- * same model's anchor chunk and anchor gripper decision 1[p ≥ 0.5] (the anchor-only baseline).
+ * same model's anchor chunk and anchor gripper decision 1[p ≥ 0.5] (the anchor-only baseline), through
+ * the same chunk queue / temporal ensembling.
  */
 import { fileURLToPath } from 'node:url';
 import { selectBackend } from '@anchor-refine/core-tensors';
 import {
+  type ActionChunk,
+  ActionSelector,
   type AnyPolicy,
-  ChunkQueue,
+  type ChunkPrediction,
   loadPolicy,
   type PolicyObservation,
-  policyShape,
 } from '@anchor-refine/policy';
 import type { ClosedLoopPolicy, JsonValue, PolicyContext } from '@anchor-refine/sim';
 import { toPolicyObservation } from './data.js';
@@ -49,38 +51,31 @@ function parseOptions(options: JsonValue): SimPolicyOptions {
   };
 }
 
-/** Wraps a loaded policy as a closed-loop sim policy in either mode. */
-export function wrapPolicy(policy: AnyPolicy, mode: EvalMode): ClosedLoopPolicy {
-  if (mode === 'refine') {
-    return {
-      reset: () => policy.reset(),
-      act: (obs) => policy.selectAction(toPolicyObservation(obs)),
-    };
-  }
-  const history: PolicyObservation[] = [];
-  const queue = new ChunkQueue(policy.config.execution.actionsPerChunk);
-  const L = policyShape(policy.config).history;
+/** The anchor-only baseline's chunk: the anchor arm and the anchor's own decision 1[σ(λ) ≥ 0.5]. */
+export function anchorOnlyChunk(c: ActionChunk): ChunkPrediction {
   return {
-    reset() {
-      history.length = 0;
-      queue.reset();
-    },
-    act(obs) {
-      history.push(toPolicyObservation(obs));
-      if (history.length > L) history.shift();
-      if (queue.needsChunk) {
-        const c = policy.predictActionChunk(history);
-        const gripper = Uint8Array.from(c.anchorGripperProb, (p) => (p >= 0.5 ? 1 : 0));
-        queue.push({
-          arm: c.anchorArm,
-          gripperProb: c.anchorGripperProb,
-          gripper,
-          horizon: c.horizon,
-          armDim: c.armDim,
-        });
-      }
-      return queue.pop();
-    },
+    arm: c.anchorArm,
+    gripperProb: c.anchorGripperProb,
+    gripper: Uint8Array.from(c.anchorGripperProb, (p) => (p >= 0.5 ? 1 : 0)),
+    horizon: c.horizon,
+    armDim: c.armDim,
+  };
+}
+
+/**
+ * Wraps a loaded policy as a closed-loop sim policy in either mode. Both modes run the same action
+ * selection (history, chunk queue or temporal ensembling from `config.execution`, one selector per
+ * wrapper); they differ only in the chunk it executes: the composed one, or the anchor's.
+ */
+export function wrapPolicy(policy: AnyPolicy, mode: EvalMode): ClosedLoopPolicy {
+  const selector = new ActionSelector<PolicyObservation>(policy.config.execution, policy.history);
+  const chunk =
+    mode === 'refine'
+      ? (h: readonly PolicyObservation[]) => policy.predictActionChunk(h)
+      : (h: readonly PolicyObservation[]) => anchorOnlyChunk(policy.predictActionChunk(h));
+  return {
+    reset: () => selector.reset(),
+    act: (obs) => selector.select(toPolicyObservation(obs), chunk),
   };
 }
 
