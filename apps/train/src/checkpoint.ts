@@ -64,13 +64,35 @@ export async function listCheckpoints(phaseDir: string): Promise<{ step: number;
   return out.sort((a, b) => a.step - b.step);
 }
 
+const UNWRITABLE = new Set(['EACCES', 'EPERM', 'EROFS']);
+
+/**
+ * Runs a write to the checkpoints folder `root`; a permission or read-only-filesystem error becomes a
+ * CheckpointError naming the folder, the path and operation that failed, and what to do.
+ */
+async function writingTo<T>(root: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === undefined || !UNWRITABLE.has(e.code)) throw err;
+    const what = e.path === undefined ? '' : ` (${e.syscall ?? 'write'} ${e.path})`;
+    throw new CheckpointError(
+      root,
+      `cannot write checkpoints here: ${e.code}${what}. The folder is read-only (a read-only mount, an immutable folder or one you lack write permission on). Make it writable (e.g. chmod -R u+w), or train into a writable folder with --out <dir>.`,
+    );
+  }
+}
+
 /** Removes temp folders a killed run left behind (never a complete checkpoint). */
 export async function removeStaleTemps(phaseDir: string): Promise<void> {
   const root = checkpointsDir(phaseDir);
   if (!existsSync(root)) return;
-  for (const name of await readdir(root))
-    if (name.startsWith('.') && name.includes('.tmp'))
-      await rm(join(root, name), { recursive: true, force: true });
+  await writingTo(root, async () => {
+    for (const name of await readdir(root))
+      if (name.startsWith('.') && name.includes('.tmp'))
+        await rm(join(root, name), { recursive: true, force: true });
+  });
 }
 
 export async function saveCheckpoint(
@@ -81,35 +103,38 @@ export async function saveCheckpoint(
   keepLast: number,
 ): Promise<string> {
   const root = checkpointsDir(phaseDir);
-  await mkdir(root, { recursive: true });
-  const final = join(root, stepName(state.step));
-  if (existsSync(final)) throw new CheckpointError(final, 'already exists; refusing to overwrite it');
-  const tmp = join(root, `.${stepName(state.step)}.${process.pid}.tmp`);
-  await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp);
-  try {
-    await savePolicy(policy, join(tmp, 'policy'), {
-      metadata: { phase: state.phase, step: String(state.step) },
-    });
-    const opt = optimizer.stateDict();
-    try {
-      await saveSafetensors(join(tmp, 'optimizer.safetensors'), opt, { format: 'pt' });
-    } finally {
-      tf.dispose([...opt.values()]);
-    }
-    await writeFile(join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
-    const files: Record<string, string> = {};
-    for (const f of (await listFiles(tmp)).sort()) files[relative(tmp, f)] = await sha256(f);
-    await writeFile(join(tmp, 'manifest.json'), `${JSON.stringify({ files }, null, 2)}\n`);
-    await rename(tmp, final);
-  } catch (err) {
+  return writingTo(root, async () => {
+    await mkdir(root, { recursive: true });
+    const final = join(root, stepName(state.step));
+    if (existsSync(final)) throw new CheckpointError(final, 'already exists; refusing to overwrite it');
+    const tmp = join(root, `.${stepName(state.step)}.${process.pid}.tmp`);
     await rm(tmp, { recursive: true, force: true });
-    throw err;
-  }
-  const all = await listCheckpoints(phaseDir);
-  for (const old of all.slice(0, Math.max(0, all.length - keepLast)))
-    await rm(old.dir, { recursive: true, force: true });
-  return final;
+    await mkdir(tmp);
+    try {
+      await savePolicy(policy, join(tmp, 'policy'), {
+        metadata: { phase: state.phase, step: String(state.step) },
+      });
+      const opt = optimizer.stateDict();
+      try {
+        await saveSafetensors(join(tmp, 'optimizer.safetensors'), opt, { format: 'pt' });
+      } finally {
+        tf.dispose([...opt.values()]);
+      }
+      await writeFile(join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+      const files: Record<string, string> = {};
+      for (const f of (await listFiles(tmp)).sort()) files[relative(tmp, f)] = await sha256(f);
+      await writeFile(join(tmp, 'manifest.json'), `${JSON.stringify({ files }, null, 2)}\n`);
+      await rename(tmp, final);
+    } catch (err) {
+      // Best effort: a failed clean-up must not hide why the save failed.
+      await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+      throw err;
+    }
+    const all = await listCheckpoints(phaseDir);
+    for (const old of all.slice(0, Math.max(0, all.length - keepLast)))
+      await rm(old.dir, { recursive: true, force: true });
+    return final;
+  });
 }
 
 /** Checks every file of a checkpoint against its manifest; throws a CheckpointError naming the problem. */
