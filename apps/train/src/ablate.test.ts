@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { policyConfig, xvlaPolicyConfig } from '@anchor-refine/policy';
 import { describe, expect, it } from 'vitest';
 import { ablate, ablationVariants, formatAblation } from './ablate.js';
-import { RUN_FILES } from './report.js';
+import { RUN_FILES } from './run-layout.js';
 import { tinyConfig, tinyDataset } from './test-utils/fixture.js';
 
 describe('ablate', () => {

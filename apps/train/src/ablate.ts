@@ -8,10 +8,10 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AnyPolicyConfig, isXvlaConfig } from '@anchor-refine/policy';
-import type { TaskId, TaskReport } from '@anchor-refine/sim';
+import type { TaskId } from '@anchor-refine/sim';
 import { type PolicySection, type TrainConfig, validateTrainConfig } from './config.js';
 import { evalClosedLoop } from './eval-closed-loop.js';
-import { RUN_FILES } from './report.js';
+import { type AblationResult, type AblationRow, RUN_FILES } from './run-layout.js';
 import { buildPolicyConfig, trainPhase } from './train.js';
 
 export interface Variant {
@@ -56,18 +56,6 @@ export function ablationVariants(base: AnyPolicyConfig): Variant[] {
     },
     { name: 'refine (direct action)', overrides: { refine: { target: 'direct' } } },
   ];
-}
-
-export interface AblationRow {
-  name: string;
-  tasks: TaskReport[];
-  average: number;
-}
-
-export interface AblationResult {
-  episodesPerTask: number;
-  seedOffset: number;
-  variants: AblationRow[];
 }
 
 type Overrides = PolicySection['overrides'];

@@ -11,7 +11,8 @@ import { loadTrainConfig, type PhaseName, validateTrainConfig } from './config.j
 import { demo } from './demo.js';
 import { evalClosedLoop, formatTable, jsonSummary } from './eval-closed-loop.js';
 import { evalOffline } from './eval-offline.js';
-import { RUN_FILES, writeReport } from './report.js';
+import { writeReport } from './report.js';
+import { RUN_FILES } from './run-layout.js';
 import { trainPhase } from './train.js';
 
 const backbone = (v: string) => {

@@ -1,7 +1,5 @@
 // @anchor-refine/train — the training app's library API (the CLI `anchor-refine` is src/cli.ts).
 export {
-  type AblationResult,
-  type AblationRow,
   ablate,
   ablationVariants,
   formatAblation,
@@ -37,7 +35,8 @@ export {
 } from './eval-closed-loop.js';
 export { evalOffline, type OfflineOptions, type OfflineResult } from './eval-offline.js';
 export { readJsonl } from './metrics.js';
-export { RUN_FILES, renderReport, writeReport } from './report.js';
+export { renderReport, writeReport } from './report.js';
+export { type AblationResult, type AblationRow, RUN_FILES } from './run-layout.js';
 export { createSimPolicy, type EvalMode, simPolicySpec, wrapPolicy } from './sim-policy.js';
 export { EventWriter, readEvents } from './tensorboard.js';
 export { type PhaseResult, type TrainOptions, trainPhase } from './train.js';

@@ -7,18 +7,14 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FAILURE_CLASSES } from '@anchor-refine/sim';
-import type { AblationResult } from './ablate.js';
 import type { ClosedLoopResult } from './eval-closed-loop.js';
 import type { OfflineResult } from './eval-offline.js';
 import { type MetricLine, readJsonl } from './metrics.js';
+import { type AblationResult, RUN_FILES } from './run-layout.js';
 import { barChart, lineChart } from './svg.js';
 
-export const RUN_FILES = {
-  closedLoop: 'eval/closed-loop.json',
-  offline: 'eval/offline.json',
-  ablation: 'ablation.json',
-  report: 'report.html',
-} as const;
+// Re-exported for demo.ts, which still imports it from here; its home is run-layout.ts.
+export { RUN_FILES };
 
 const C = { anchor: '#d95f02', refine: '#1b9e77', val: '#7570b3', raw: '#999999' };
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

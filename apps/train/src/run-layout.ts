@@ -1,0 +1,26 @@
+/**
+ * A run folder's layout: where `eval`, `ablate` and `report` put their results under `<outDir>/`, and the
+ * ablation record's shape. Writers (ablate, cli, demo) and the reader (report) import it from here.
+ */
+import type { TaskReport } from '@anchor-refine/sim';
+
+export const RUN_FILES = {
+  closedLoop: 'eval/closed-loop.json',
+  offline: 'eval/offline.json',
+  ablation: 'ablation.json',
+  report: 'report.html',
+} as const;
+
+/** One row of `ablation.json`: a variant's closed-loop success per task and its average. */
+export interface AblationRow {
+  name: string;
+  tasks: TaskReport[];
+  average: number;
+}
+
+/** `ablation.json`. */
+export interface AblationResult {
+  episodesPerTask: number;
+  seedOffset: number;
+  variants: AblationRow[];
+}
