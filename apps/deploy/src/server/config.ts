@@ -1,5 +1,6 @@
 /** Server configuration, validated; every error names its field. */
 
+import { DEFAULT_MAX_IMAGE_PIXELS } from './image-limits.js';
 import type { ClientMapping } from './mapping.js';
 
 export interface ServerConfig {
@@ -8,6 +9,11 @@ export interface ServerConfig {
   port: number;
   /** Largest websocket message / HTTP body accepted (bytes). */
   maxMessageBytes: number;
+  /**
+   * Largest image accepted (width × height, default 7680×4320), checked from the PNG/JPEG header or the
+   * array shape before anything is decoded.
+   */
+  maxImagePixels: number;
   /** Time a client has to send a request's headers (ms); then 408 and the connection closes. */
   headersTimeoutMs: number;
   /** Time a client has to send a whole request, body included (ms); then 408. ≥ headersTimeoutMs. */
@@ -45,6 +51,7 @@ export const DEFAULT_SERVER_CONFIG: ServerConfig = {
   port: 8000,
   maxMessageBytes: 64 * 1024 * 1024,
   maxPipelined: 8,
+  maxImagePixels: DEFAULT_MAX_IMAGE_PIXELS,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 60_000,
   keepAliveTimeoutMs: 5_000,
@@ -65,6 +72,8 @@ export function resolveServerConfig(input: Partial<ServerConfig> = {}): ServerCo
     throw bad('maxMessageBytes', 'must be an integer ≥ 1024', c.maxMessageBytes);
   if (!Number.isInteger(c.maxPipelined) || c.maxPipelined < 1)
     throw bad('maxPipelined', 'must be a positive integer', c.maxPipelined);
+  if (!Number.isInteger(c.maxImagePixels) || c.maxImagePixels < 1)
+    throw bad('maxImagePixels', 'must be a positive integer (width × height)', c.maxImagePixels);
   for (const f of ['headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs'] as const)
     if (!Number.isInteger(c[f]) || c[f] < 1) throw bad(f, 'must be a positive integer (ms)', c[f]);
   if (c.requestTimeoutMs < c.headersTimeoutMs)

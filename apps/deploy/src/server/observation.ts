@@ -3,6 +3,7 @@
 import { decodeImage, resizeBilinear } from '@anchor-refine/datasets';
 import type { PolicyObservation } from '@anchor-refine/policy';
 import { type NdArray, ProtocolError, toFloat32 } from '../protocol/ndarray.js';
+import { checkEncodedImage, checkPixels } from './image-limits.js';
 import { type ClientMapping, gripperFromState } from './mapping.js';
 
 export interface ObservationShape {
@@ -11,12 +12,26 @@ export interface ObservationShape {
   stateDim: number;
 }
 
+export interface ObservationLimits {
+  /** largest image accepted, width × height */
+  maxImagePixels: number;
+}
+
 export type ArrayParser = (value: unknown, field: string) => NdArray;
 
-/** HWC uint8 RGB (or, for X-VLA, a 1-D PNG/JPEG buffer) → the policy's square image size. */
-export function toPolicyImage(a: NdArray, field: string, size: number): PolicyObservation['images'][string] {
+/**
+ * HWC uint8 RGB (or a 1-D PNG/JPEG buffer) → the policy's square image size. Images over `maxPixels`
+ * are refused before anything is decoded or resized (see image-limits.ts).
+ */
+export function toPolicyImage(
+  a: NdArray,
+  field: string,
+  size: number,
+  maxPixels: number,
+): PolicyObservation['images'][string] {
   let img: { data: Uint8Array; height: number; width: number };
   if (a.shape.length === 1 && a.data instanceof Uint8Array) {
+    checkEncodedImage(a.data, field, maxPixels);
     try {
       img = decodeImage(a.data);
     } catch (err) {
@@ -33,6 +48,7 @@ export function toPolicyImage(a: NdArray, field: string, size: number): PolicyOb
         `${field}.shape`,
         `images must be [H, W, 3] (HWC RGB), got [${a.shape.join(', ')}]`,
       );
+    checkPixels(a.shape[0], a.shape[1], field, maxPixels);
     img = { data: a.data, height: a.shape[0], width: a.shape[1] };
   }
   const out = resizeBilinear(img, size, size);
@@ -54,11 +70,12 @@ export function toObservation(
   m: ClientMapping,
   shape: ObservationShape,
   parse: ArrayParser,
+  limits: ObservationLimits,
 ): PolicyObservation {
   const images: PolicyObservation['images'] = {};
   for (const [key, cam] of Object.entries(m.images)) {
     if (!Object.hasOwn(req, key)) throw new ProtocolError(key, `missing (image for camera '${cam}')`);
-    images[cam] = toPolicyImage(parse(req[key], key), key, shape.imageSize);
+    images[cam] = toPolicyImage(parse(req[key], key), key, shape.imageSize, limits.maxImagePixels);
   }
   if (!Object.hasOwn(req, m.state)) throw new ProtocolError(m.state, 'missing (state vector)');
   const sArr = parse(req[m.state], m.state);

@@ -167,7 +167,7 @@ export async function startServer(
         const msg = unpackNumpy(bytes, { view: true });
         if (typeof msg !== 'object' || msg === null || Array.isArray(msg) || isNdArray(msg))
           throw new ProtocolError('message', 'must be a msgpack map of observation fields');
-        const obs = toObservation(msg as Record<string, unknown>, mappings.openpi, info, asNd);
+        const obs = toObservation(msg as Record<string, unknown>, mappings.openpi, info, asNd, config);
         // Per-connection history (the policy conditions on `history` frames); a new prompt starts afresh.
         if (obs.task !== lastTask) history.length = 0;
         lastTask = obs.task;
@@ -272,7 +272,7 @@ export async function startServer(
       }
       if (typeof msg !== 'object' || msg === null || Array.isArray(msg))
         throw new ProtocolError('body', 'must be a JSON object');
-      const obs = toObservation(msg as Record<string, unknown>, mappings.xvla, info, parseJsonNumpy);
+      const obs = toObservation(msg as Record<string, unknown>, mappings.xvla, info, parseJsonNumpy, config);
       release(); // nothing in `obs` points into the body
       // /act is stateless: the policy sees this one frame (its history is padded by the policy).
       const decodeMs = performance.now() - tDecode;
