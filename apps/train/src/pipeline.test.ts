@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeImage } from '@anchor-refine/datasets';
-import { isXvlaConfig, loadPolicy } from '@anchor-refine/policy';
+import { createPolicy, isXvlaConfig, loadPolicy, savePolicy } from '@anchor-refine/policy';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { listCheckpoints } from './checkpoint.js';
@@ -20,7 +20,7 @@ import { writeReport } from './report.js';
 import { RUN_FILES } from './run-layout.js';
 import { readEvents } from './tensorboard.js';
 import { tinyConfig, tinyDataset } from './test-utils/fixture.js';
-import { trainPhase } from './train.js';
+import { buildPolicyConfig, trainPhase } from './train.js';
 
 let cfg: TrainConfig;
 
@@ -57,8 +57,12 @@ describe('training pipeline (tiny)', () => {
     expect(val[0].val_loss).toBeGreaterThan(0);
     const ev = lines.filter((l) => l.kind === 'eval');
     expect(ev.map((l) => l.step)).toEqual([12]);
-    expect(ev[0].success_avg).toBeGreaterThanOrEqual(0);
-    expect(typeof ev[0].success_open_drawer).toBe('number');
+    // one episode per task: each success is 0 or 1 and the average is their mean
+    const perTask = ['pick_cube', 'push_pen', 'stack_blocks', 'open_drawer'].map(
+      (t) => ev[0][`success_${t}`],
+    );
+    for (const v of perTask) expect([0, 1]).toContain(v);
+    expect(ev[0].success_avg).toBeCloseTo(perTask.reduce((a, v) => a + Number(v), 0) / 4, 12);
     for (const k of ['loss', 'grad_norm', 'lr', 'arm_mse', 'gripper_error'])
       expect(typeof lines[0][k]).toBe('number');
     const tbDir = join(cfg.outDir, 'anchor', 'tensorboard');
@@ -99,11 +103,19 @@ describe('training pipeline (tiny)', () => {
     const p2 = await loadPolicy(r.finalDir);
     const a = p1.stateDict();
     const b = p2.stateDict();
+    // phase 2's start: a fresh model of the config (same seed) with Q_ref ← Q_anc
+    const start = createPolicy(buildPolicyConfig(cfg));
+    const init = start.stateDict();
     let compared = 0;
-    let refinerChanged = false;
+    const refiner: string[] = [];
+    const unchanged: string[] = [];
     for (const [k, v] of b) {
       if (k.startsWith('refiner.')) {
-        refinerChanged ||= true;
+        refiner.push(k);
+        const from = k === 'refiner.queries' ? a.get('anchor.queries') : init.get(k);
+        expect(from, k).toBeDefined();
+        const same = Array.from(v.dataSync()).every((x, i) => x === (from as tf.Tensor).dataSync()[i]);
+        if (same) unchanged.push(k);
         continue;
       }
       const w = a.get(k);
@@ -112,7 +124,10 @@ describe('training pipeline (tiny)', () => {
       compared++;
     }
     expect(compared).toBeGreaterThan(10);
-    expect(refinerChanged).toBe(true);
+    // every refiner weight moved away from where phase 2 started it
+    expect(refiner.length).toBeGreaterThan(10);
+    expect(unchanged).toEqual([]);
+    start.dispose();
     tf.dispose([...a.values(), ...b.values()]);
     p1.dispose();
     p2.dispose();
@@ -129,7 +144,13 @@ describe('training pipeline (tiny)', () => {
     for (const m of ['anchor', 'refine'] as const) {
       const r = res.results[m];
       expect(r?.episodes.map((e) => [e.task, e.seed])).toEqual([['push_pen', 1_000_000]]);
-      expect(r?.tasks[0].interval[1]).toBeGreaterThan(0);
+      const t = r?.tasks[0];
+      const won = r?.episodes[0].success ? 1 : 0;
+      expect([t?.successes, t?.successRate]).toEqual([won, won]);
+      // 95 % Wilson interval of 1 episode, by hand: z²/(1+z²) = 0.79346 (0 successes), 1/(1+z²) = 0.20654 (1)
+      const [lo, hi] = won ? [0.20654, 1] : [0, 0.79346];
+      expect(t?.interval[0]).toBeCloseTo(lo, 4);
+      expect(t?.interval[1]).toBeCloseTo(hi, 4);
     }
     expect(res.transitions?.push_pen).toBeDefined();
     expect(formatTable(res)).toMatch(/push_pen/);
@@ -153,10 +174,28 @@ describe('training pipeline (tiny)', () => {
       off.compactness.residual.meanNorm,
     ])
       expect(Number.isFinite(v)).toBe(true);
-    expect(off.anchor.gripperAccuracy).toBeGreaterThanOrEqual(0);
     expect(off.switchErrors).toHaveLength(11);
     expect(off.switchErrors.some((s) => s.count > 0)).toBe(true);
     writeFileSync(join(cfg.outDir, RUN_FILES.offline), JSON.stringify(off));
+    // gripper accuracy is agreement with the labels: an anchor that always closes scores the closed
+    // fraction of the evaluated steps, one that always opens the rest, so the two sum to 1
+    const accuracy = async (logit: number) => {
+      const p = await loadPolicy(join(cfg.outDir, 'refine', 'final'));
+      for (const [k, v] of p.namedParameters())
+        if (k.startsWith('anchor.') && /scalar\.(weight|bias)$/.test(k))
+          tf.tidy(() => v.assign(tf.fill(v.shape, k.endsWith('bias') ? logit : 0)));
+      const dir = mkdtempSync(join(tmpdir(), 'train-const-gripper-'));
+      await savePolicy(p, dir);
+      p.dispose();
+      const r = await evalOffline({ checkpoint: dir, dataset: cfg.dataset, split: 'all', maxFrames: 40 });
+      return r.anchor.gripperAccuracy;
+    };
+    const closed = await accuracy(20);
+    const open = await accuracy(-20);
+    expect(closed + open).toBeCloseTo(1, 10);
+    expect(Math.min(closed, open)).toBeGreaterThan(0); // both labels occur
+    expect(off.anchor.gripperAccuracy).toBeGreaterThanOrEqual(0);
+    expect(off.anchor.gripperAccuracy).toBeLessThanOrEqual(1);
   });
 
   it('writes an HTML report that headless Chromium renders', (ctx) => {
