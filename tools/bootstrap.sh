@@ -42,6 +42,15 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm install --no-audit --no-fund --loglevel=error
 fi
 
+# --- CLIs by name -------------------------------------------------------------------------------
+# `npx anchor-refine` / `npx anchor-refine-deploy` run the apps' bin launchers (apps/*/bin/*.mjs, which run
+# the TypeScript sources through tsx; no build needed). npm links them into node_modules/.bin on install;
+# a node_modules installed before the launchers existed gets the links from `npm rebuild`.
+if [ ! -e node_modules/.bin/anchor-refine ] || [ ! -e node_modules/.bin/anchor-refine-deploy ]; then
+  echo "bootstrap: linking the anchor-refine CLIs"
+  npm rebuild --ignore-scripts --no-audit --no-fund --loglevel=error @anchor-refine/train @anchor-refine/deploy
+fi
+
 # --- native addon -------------------------------------------------------------------------------
 npx nx run core-tensors-native:build-native --outputStyle=static
 
