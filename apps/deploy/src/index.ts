@@ -5,6 +5,10 @@ export {
   PolicyBusyError,
   PolicyClient,
   type PolicyClientOptions,
+  type PolicyHealth,
+  type PolicyState,
+  PolicyUnavailableError,
+  type RestartOptions,
 } from './policy/policy-client.js';
 export type { InitPreset, PolicyInfo, PolicySource } from './policy/protocol.js';
 export { parseJsonNumpy, toJsonNumpy } from './protocol/json-numpy.js';

@@ -19,7 +19,7 @@ import type { AddressInfo } from 'node:net';
 import type { PolicyObservation } from '@anchor-refine/policy';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { InferResult, PolicyClient } from '../policy/policy-client.js';
-import { PolicyBusyError } from '../policy/policy-client.js';
+import { PolicyBusyError, PolicyUnavailableError } from '../policy/policy-client.js';
 import { parseActBody } from '../protocol/act-body.js';
 import { parseJsonNumpy } from '../protocol/json-numpy.js';
 import { packNumpy, unpackNumpy } from '../protocol/msgpack-numpy.js';
@@ -56,6 +56,7 @@ const asNd = (v: unknown, field: string): NdArray => {
 function errorText(err: unknown): string {
   if (err instanceof ProtocolError) return `bad request: ${err.message}`;
   if (err instanceof PolicyBusyError) return `busy: ${err.message}`;
+  if (err instanceof PolicyUnavailableError) return `unavailable: ${err.message}`;
   return `server error: ${(err as Error).message ?? String(err)}`;
 }
 
@@ -234,8 +235,20 @@ export async function startServer(
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/healthz') {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('OK\n');
+      // 200 "OK" (as openpi) while the policy worker is up; 503 with the reason while it restarts or
+      // after it gave up.
+      const h = policy.health();
+      if (h.state === 'up') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('OK\n');
+      } else {
+        const text =
+          `${h.state === 'restarting' ? 'RESTARTING' : 'DOWN'}: policy worker ${h.state} ` +
+          `(${h.consecutiveFailures} deaths in a row, ${h.restarts} restarts so far)` +
+          `${h.lastError ? `: ${h.lastError}` : ''}\n`;
+        res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' });
+        res.end(text);
+      }
       return;
     }
     const denied = checkAccess(req.headers, config);
@@ -292,7 +305,12 @@ export async function startServer(
         refuseBody(req, res, err);
         return;
       }
-      const status = err instanceof ProtocolError ? 400 : err instanceof PolicyBusyError ? 503 : 500;
+      const status =
+        err instanceof ProtocolError
+          ? 400
+          : err instanceof PolicyBusyError || err instanceof PolicyUnavailableError
+            ? 503
+            : 500;
       if (!res.headersSent && !res.destroyed) sendJson(res, status, { error: errorText(err) });
     } finally {
       release();
