@@ -160,10 +160,39 @@ describe('ablation variants (spec table)', () => {
       if (over.refine?.detachAnchor === false)
         expect(vars.length).toBeGreaterThan(policy.refiner!.parameters().length);
       const opt = optimizerFor(policy, vars);
-      const r = trainStep(policy, opt, batchOf(7), 'refine');
+      const t = policy.toTensors(batchOf(7));
+      // Eq. 10 with the naive target by hand: masked mean of (δ̂ − (y − σ(λ)))² on the step's batch.
+      const naiveByHand = tf.tidy(() => {
+        const ctx = policy.backbone.encode(t.obs);
+        const a = policy.anchor.forward(ctx);
+        const concat = over.refine?.input === 'explicit-anchor-concat' ? a.arm : undefined;
+        const dg = policy.refiner!.forward(ctx, concat).gripperDelta;
+        const target = tf.sub(t.gripper, tf.sigmoid(a.gripperLogits));
+        const sq = tf.mul(tf.square(tf.sub(dg, target)), t.mask);
+        return tf.div(tf.sum(sq), tf.sum(t.mask)).dataSync()[0];
+      });
+      const r = trainStep(policy, opt, t, 'refine');
+      disposeBatchTensors(t);
       expect(Number.isFinite(r.loss)).toBe(true);
       if (over.refine?.gripper === 'none') expect(r.metrics.gripper_loss).toBe(0);
+      if (over.refine?.gripper === 'naive-mse') {
+        expect(r.metrics.gripper_loss).toBeCloseTo(naiveByHand, 6);
+      } else if (over.refine?.gripper === undefined) {
+        // the decision-aware target (Eq. 9) is not the naive one: a different loss on the same model
+        expect(Math.abs(r.metrics.gripper_loss - naiveByHand)).toBeGreaterThan(1e-4);
+      }
       opt.dispose();
+      if (over.refine?.input === 'explicit-anchor-concat') {
+        // ΔÂ reads the anchor chunk: changing the anchor changes it (the implicit refiner's does not, above)
+        const obs = [task.observation(0, 3), task.observation(0, 4)];
+        const a = policy.predictActionChunk(obs);
+        tf.tidy(() => {
+          for (const v of policy.anchor.parameters()) v.assign(tf.add(v, 0.05));
+        });
+        const b = policy.predictActionChunk(obs);
+        expect(b.anchorArm).not.toEqual(a.anchorArm);
+        expect(Math.max(...b.delta.map((x, i) => Math.abs(x - a.delta[i])))).toBeGreaterThan(1e-6);
+      }
       const c = policy.predictActionChunk(task.observation(2, 1));
       if (over.refine?.gripper === 'none') {
         expect(Array.from(c.gripper)).toEqual(Array.from(c.anchorGripperProb, (p) => (p >= 0.5 ? 1 : 0)));
