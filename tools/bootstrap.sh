@@ -21,6 +21,9 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3)
 dpkg -s libopenblas-dev >/dev/null 2>&1 || missing+=(libopenblas-dev)
 # ffmpeg decodes/encodes LeRobot video features (AV1 mp4); @anchor-refine/datasets' video tests need it.
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+# gloo (CPU collectives over TCP) for multi-process training; without it the distributed addon builds
+# without collectives and only single-process training works.
+dpkg -s libgloo-dev >/dev/null 2>&1 || missing+=(libgloo-dev)
 # Headless Chromium renders the training report in apps/train's report test (skipped without it).
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if ((${#missing[@]})); then
@@ -53,6 +56,7 @@ fi
 
 # --- native addon -------------------------------------------------------------------------------
 npx nx run core-tensors-native:build-native --outputStyle=static
+npx nx run distributed-native:build-native --outputStyle=static
 
 case "$job" in
   setup) echo "bootstrap: ready" ;;
