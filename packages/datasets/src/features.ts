@@ -16,7 +16,7 @@ export const FEATURE_DTYPES: readonly FeatureDtype[] = [
 export interface FeatureSpec {
   dtype: FeatureDtype;
   shape: number[];
-  names?: string[] | Record<string, string[]> | null;
+  names?: string[] | string[][] | Record<string, string[]> | null;
   info?: Record<string, unknown> | null;
   /** v3.0 converters add the dataset fps to non-video features; kept when present */
   fps?: number;
@@ -113,16 +113,10 @@ export function validateFeatures(raw: unknown, file: string): Record<string, Fea
         `is ${JSON.stringify(shape)}; an ${dtype} feature must be [height, width, 3] (or [3, height, width])`,
       );
     }
+    // `names` is documentation only, as in LeRobot (which never checks it against the shape): published
+    // datasets store one list per channel, a list nested one level (`[[…26 names…]]`), a single label
+    // (`["state"]` for shape [8], openpi's LIBERO converter) or an object of lists. Kept as given.
     const names = v.names as FeatureSpec['names'];
-    if (Array.isArray(names) && dtype !== 'image' && dtype !== 'video' && shape.length === 1) {
-      if (names.length !== shape[0]) {
-        throw new DatasetError(
-          file,
-          `${field}.names`,
-          `has ${names.length} entries but shape is ${JSON.stringify(shape)}`,
-        );
-      }
-    }
     const info = (v.info ?? v.video_info ?? null) as FeatureSpec['info'];
     const spec: FeatureSpec = { dtype, shape, names: names ?? null };
     if (info) spec.info = info;

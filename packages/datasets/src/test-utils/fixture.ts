@@ -40,11 +40,11 @@ const imageType = () =>
     new arrow.Field('path', new arrow.Utf8(), true),
   ]);
 
-function parquetBytes(
-  columns: Record<string, arrow.Vector>,
+export function parquetBytes(
+  columns: Record<string, arrow.Vector> | arrow.Table,
   codec: pw.Compression = pw.Compression.SNAPPY,
 ): Uint8Array {
-  const table = new arrow.Table(columns);
+  const table = columns instanceof arrow.Table ? columns : new arrow.Table(columns);
   const props = new pw.WriterPropertiesBuilder().setCompression(codec).build();
   return pw.writeParquet(pw.Table.fromIPCStream(arrow.tableToIPC(table, 'stream')), props);
 }
