@@ -49,13 +49,16 @@ describe('published LeRobot datasets', () => {
     expect((await openDataset(other)).numFrames).toBe(5);
   });
 
-  it('v3.0 tasks.parquet with the task strings as pandas index __index_level_0__', async () => {
+  it.each([
+    ['utf8', new arrow.Utf8()],
+    ['large_string', new arrow.LargeUtf8()],
+  ])('v3.0 tasks.parquet with the task strings as pandas index __index_level_0__ (%s)', async (_, type) => {
     const root = await dir();
     await buildFixtureV3(root);
     // pandas `df.to_parquet()` of a frame indexed by the task strings (unnamed index), as published.
     const table = new arrow.Table({
       task_index: arrow.vectorFromArray([0n, 1n], new arrow.Int64()),
-      __index_level_0__: arrow.vectorFromArray(TASKS, new arrow.LargeUtf8()),
+      __index_level_0__: arrow.vectorFromArray(TASKS, type),
     });
     table.schema.metadata.set(
       'pandas',
