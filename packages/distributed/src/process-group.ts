@@ -248,19 +248,17 @@ export class ProcessGroup {
     const kind = err.code === 'CT_DIST_TIMEOUT' ? 'timeout' : 'io';
     const live = this.liveness;
     if (live) {
-      const end = Date.now() + 3 * this.heartbeatMs + 500;
-      for (;;) {
-        const e = await live.check(2 * this.heartbeatMs + 500);
-        if (e)
-          return new DistributedError(
-            `${what} failed: ${e.message} [gloo: ${err.message}]`,
-            e.kind,
-            e.culprit,
-          );
-        if (Date.now() >= end) break;
-        await new Promise((r) => setTimeout(r, this.heartbeatMs / 2));
-      }
+      // Who was behind at the moment of the failure (before a stalled rank can catch up)…
+      const first = await live.check(2 * this.heartbeatMs + 500);
+      if (first) return this.blame(what, err, first);
       const behind = live.behind(seq);
+      // …but a rank that failed or exited is the better answer: give the store a few heartbeats to say so.
+      const end = Date.now() + 3 * this.heartbeatMs + 500;
+      while (Date.now() < end) {
+        await new Promise((r) => setTimeout(r, this.heartbeatMs / 2));
+        const e = await live.check(2 * this.heartbeatMs + 500);
+        if (e) return this.blame(what, err, e);
+      }
       if (behind.length > 0)
         return new DistributedError(
           `${what} failed: rank ${behind.join(', ')} did not reach this collective (still at an earlier one) [gloo: ${err.message}]`,
@@ -269,6 +267,10 @@ export class ProcessGroup {
         );
     }
     return new DistributedError(`${what} failed: ${err.message}`, kind);
+  }
+
+  private blame(what: string, err: Error, e: DistributedError): DistributedError {
+    return new DistributedError(`${what} failed: ${e.message} [gloo: ${err.message}]`, e.kind, e.culprit);
   }
 
   /** Leaves the group: stops heartbeats, says bye to the store, frees the mesh (not after a failure). */
