@@ -76,7 +76,9 @@ describe('learning on synthetic reach-and-grasp (tiny X-VLA)', () => {
     expect(Math.abs(before.arm_mse - before.anchor_arm_mse)).toBeLessThan(0.05 * before.anchor_arm_mse);
     expect(after.anchor_arm_mse).toBe(before.anchor_arm_mse);
     expect(after.arm_mse).toBeLessThan(0.9 * after.anchor_arm_mse);
-    expect(after.gripper_error).toBeLessThanOrEqual(after.anchor_gripper_error);
+    // the gripper correction must flip wrong anchor decisions, not merely leave them (measured: 13.9 % → 8.1 %)
+    expect(after.anchor_gripper_error).toBeGreaterThan(0);
+    expect(after.gripper_error).toBeLessThan(0.8 * after.anchor_gripper_error);
     policy.dispose();
   }, 600_000);
 });
