@@ -44,5 +44,13 @@ export {
 export { applySafety, type SafetyConfig } from './runtime/safety.js';
 export { EnsembleSchedule, QueueSchedule } from './runtime/schedule.js';
 export { DEFAULT_SERVER_CONFIG, resolveServerConfig, type ServerConfig } from './server/config.js';
-export { type ClientMapping, openpiDefaults, xvlaDefaults } from './server/mapping.js';
+export {
+  type ClientMapping,
+  type GripperSpec,
+  type ImageLayout,
+  openpiDefaults,
+  type ResolvedMapping,
+  resolveMapping,
+  xvlaDefaults,
+} from './server/mapping.js';
 export { type PolicyServer, startServer } from './server/server.js';

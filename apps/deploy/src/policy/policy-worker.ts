@@ -23,6 +23,7 @@ const init = workerData as WorkerInit;
 /** A random-init config of the source's preset and backbone (dims default to the preset's). */
 function initConfig(src: Extract<WorkerInit['source'], { kind: 'init' }>): AnyPolicyConfig {
   if (src.backbone === 'xvla') {
+    if (src.cameras) throw new Error('init source: cameras applies to the gr1 backbone only');
     const gr1 = policyShape(policyConfig(src.preset)); // X-VLA presets have no robot dims: use GR-1's
     return xvlaPolicyConfig(src.preset, {
       armDim: src.armDim ?? gr1.armDim,
@@ -36,6 +37,7 @@ function initConfig(src: Extract<WorkerInit['source'], { kind: 'init' }>): AnyPo
       config: {
         ...(src.stateDim ? { stateDim: src.stateDim } : {}),
         ...(src.armDim ? { armDim: src.armDim } : {}),
+        ...(src.cameras ? { cameras: src.cameras } : {}),
       },
     },
   });

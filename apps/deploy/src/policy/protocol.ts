@@ -15,6 +15,8 @@ export type PolicySource =
       backbone?: BackboneType;
       stateDim?: number;
       armDim?: number;
+      /** camera names (default: the preset's) */
+      cameras?: string[];
     };
 
 export interface WorkerInit {

@@ -28,9 +28,9 @@ import { checkAccess } from './access.js';
 import { BodyReader, BodyTooLargeError } from './body-reader.js';
 import { resolveServerConfig, type ServerConfig } from './config.js';
 import {
-  type ClientMapping,
   chunkToActions,
   openpiDefaults,
+  type ResolvedMapping,
   resolveMapping,
   xvlaDefaults,
 } from './mapping.js';
@@ -41,7 +41,7 @@ export interface PolicyServer {
   readonly host: string;
   readonly port: number;
   readonly config: ServerConfig;
-  readonly mappings: { openpi: ClientMapping; xvla: ClientMapping };
+  readonly mappings: { openpi: ResolvedMapping; xvla: ResolvedMapping };
   /** Counters for monitoring and tests. */
   readonly stats: { requests: number; errors: number; connections: number; refused: number };
   close(): Promise<void>;
@@ -74,7 +74,7 @@ export async function startServer(
   /** `/act` bodies up to 8 MiB go into one reused buffer (see body-reader.ts). */
   const bodies = new BodyReader(config.maxMessageBytes, 8 * 1024 * 1024);
   /** `/act` fields read as arrays: their json-numpy strings may take `parseActBody`'s fast path. */
-  const actArrayKeys = new Set([...Object.keys(mappings.xvla.images), mappings.xvla.state]);
+  const actArrayKeys = new Set([...Object.keys(mappings.xvla.images), ...mappings.xvla.state]);
   const metadata = packNumpy({ ...info, server: 'anchor-refine-deploy', ...(config.metadata ?? {}) });
 
   // noDelay (Node's default, stated here): replies are small and must not wait for Nagle's algorithm.
