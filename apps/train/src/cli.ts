@@ -11,6 +11,7 @@ import { loadTrainConfig, type PhaseName, validateTrainConfig } from './config.j
 import { demo } from './demo.js';
 import { evalClosedLoop, formatTable, jsonSummary } from './eval-closed-loop.js';
 import { evalOffline } from './eval-offline.js';
+import { asRank, launchLocal, withoutNproc } from './launch.js';
 import { writeReport } from './report.js';
 import { RUN_FILES } from './run-layout.js';
 import { trainPhase } from './train.js';
@@ -77,8 +78,14 @@ program
     "override policy.backbone: 'gr1' (regression) or 'xvla' (flow / denoise)",
     backbone,
   )
+  .option('--nproc <n>', 'data-parallel ranks on this machine (like torchrun --standalone)', int('--nproc'))
+  .option('--dist-timeout <s>', 'collective timeout in seconds (multi-process)', num('--dist-timeout'), 1800)
   .option('--no-progress', 'no progress bar')
   .action(async (o) => {
+    if (o.nproc > 1 && !process.env.WORLD_SIZE) {
+      process.exitCode = await launchLocal(o.nproc, process.argv[1], withoutNproc(process.argv.slice(2)));
+      return;
+    }
     const over: Record<string, unknown> = {};
     if (o.dataset) over.dataset = o.dataset;
     if (o.out) over.outDir = o.out;
@@ -86,7 +93,10 @@ program
     if (o.backbone && o.backbone !== cfg.policy.backbone)
       cfg = validateTrainConfig({ ...cfg, policy: { ...cfg.policy, backbone: o.backbone } });
     if (o.steps !== undefined) cfg = { ...cfg, [o.phase]: { ...cfg[o.phase as PhaseName], steps: o.steps } };
-    const r = await trainPhase(cfg, o.phase, { resume: o.resume, init: o.init, progress: o.progress });
+    const r = await asRank({ timeoutMs: o.distTimeout * 1000 }, (dist) =>
+      trainPhase(cfg, o.phase, { resume: o.resume, init: o.init, progress: o.progress, dist }),
+    );
+    if (process.env.RANK && process.env.RANK !== '0') return; // rank 0 reports
     console.log(
       `${r.phase}: ${r.steps} steps (from ${r.startStep}), last loss ${r.lastLoss.toFixed(5)}, ${r.stepsPerSecond.toFixed(2)} steps/s → ${r.finalDir}`,
     );

@@ -32,6 +32,7 @@ import {
 } from './checkpoint.js';
 import type { PhaseName, TrainConfig } from './config.js';
 import { ARM_DIM, openSampler, policyStatsFromDataset } from './data.js';
+import type { DistTrain } from './distributed.js';
 import { evalClosedLoop } from './eval-closed-loop.js';
 import { MetricsLog } from './metrics.js';
 import { progressBar } from './progress.js';
@@ -46,6 +47,8 @@ export interface TrainOptions {
   log?: (msg: string) => void;
   /** Closed-loop evaluation hook (called every `evalEvery` steps with a saved policy folder). */
   closedLoop?: (policyDir: string, step: number) => Promise<Record<string, number>>;
+  /** Data-parallel rank (distributed.ts): shards each global batch; only rank 0 writes files. */
+  dist?: DistTrain;
 }
 
 export interface PhaseResult {
@@ -181,6 +184,8 @@ export async function trainPhase(
   const log = opts.log ?? ((m: string) => console.log(m));
   const pc = cfg[phase];
   const dir = phaseDir(cfg, phase);
+  const dist = opts.dist;
+  const root = !dist || dist.isRoot; // the rank that reads checkpoints and writes every file
   const pcfg = buildPolicyConfig(cfg);
   if (phase === 'refine' && !pcfg.refine.enabled)
     throw new Error(
@@ -191,13 +196,14 @@ export async function trainPhase(
     batchSize: pc.batchSize,
     valFraction: cfg.valFraction,
   });
+  dist?.checkBatch(pc.batchSize, phase);
   const perEpoch = sampler.epochBatches('train', 0).length;
   if (perEpoch === 0)
     throw new Error(
       `train: the training split has fewer frames than batchSize ${pc.batchSize}; collect more episodes or lower ${phase}.batchSize`,
     );
 
-  const existing = await listCheckpoints(dir);
+  const existing = root ? await listCheckpoints(dir) : [];
   let policy: AnyPolicy;
   let startStep = 0;
   let resumeFrom: string | undefined;
@@ -213,10 +219,11 @@ export async function trainPhase(
       throw new Error(
         `train: ${dir} already has checkpoints (newest ${existing[existing.length - 1].dir}); pass --resume to continue, or choose another outDir`,
       );
-    if (opts.resume) log(`${phase}: --resume given but no checkpoint in ${dir}; starting from step 0`);
-    await removeStaleTemps(dir);
+    if (opts.resume && root)
+      log(`${phase}: --resume given but no checkpoint in ${dir}; starting from step 0`);
+    if (root) await removeStaleTemps(dir);
     policy =
-      phase === 'anchor'
+      phase === 'anchor' || !root // other ranks get rank 0's weights in dist.syncStart
         ? createPolicy(pcfg, policyStatsFromDataset(sampler.dataset))
         : await refineStart(cfg, opts.init ?? join(phaseDir(cfg, 'anchor'), 'final'));
   }
@@ -225,19 +232,20 @@ export async function trainPhase(
   const named = policy.namedParameters().filter(([, v]) => vars.includes(v));
   const opt = new AdamW(named, { lr: pc.lr, weightDecay: pc.weightDecay, groups: [noDecayRule()] });
   if (resumeFrom) await loadOptimizer(resumeFrom, opt);
+  if (dist) startStep = await dist.syncStart(policy, opt, startStep);
   const schedule = cosineWithWarmup({
     peakLr: pc.lr,
     warmupSteps: Math.min(pc.warmupSteps, Math.max(0, pc.steps - 1)),
     totalSteps: Math.max(1, pc.steps),
     minLr: pc.minLr,
   });
-  const metrics = new MetricsLog(join(dir, 'metrics.jsonl'));
-  metrics.startAt(startStep);
-  const events = new EventWriter(join(dir, 'tensorboard'));
-  if (resumeFrom) events.sessionStart(startStep + 1); // TensorBoard drops the killed run's later steps
+  const metrics = root ? new MetricsLog(join(dir, 'metrics.jsonl')) : undefined;
+  metrics?.startAt(startStep);
+  const events = root ? new EventWriter(join(dir, 'tensorboard')) : undefined;
+  if (resumeFrom) events?.sessionStart(startStep + 1); // TensorBoard drops the killed run's later steps
   const validate = validationMetrics(policy, sampler, phase, cfg.valBatches);
   const epochOffset = phase === 'anchor' ? 0 : 1_000_000; // a different shuffle stream per phase
-  const bar = progressBar(phase, pc.steps, startStep, opts.progress ?? true);
+  const bar = progressBar(phase, pc.steps, startStep, root && (opts.progress ?? true));
   const t0 = performance.now();
   let lastLoss = Number.NaN;
   let windowStart = performance.now();
@@ -246,10 +254,12 @@ export async function trainPhase(
   try {
     for (let step = startStep; step < pc.steps; step++) {
       const epoch = Math.floor(step / perEpoch);
-      const indices = sampler.epochBatches('train', epochOffset + epoch)[step % perEpoch];
-      const batch = (await sampler.batch(indices)) as PolicyBatch;
+      const global = sampler.epochBatches('train', epochOffset + epoch)[step % perEpoch];
+      const batch = (await sampler.batch(dist ? dist.shard(global) : global)) as PolicyBatch;
       const lr = schedule(step);
-      const r = trainStep(policy, opt, batch, phase, { clipNorm: cfg.clipNorm, lr });
+      const r = dist
+        ? await dist.step(policy, opt, batch, phase, { clipNorm: cfg.clipNorm, lr })
+        : trainStep(policy, opt, batch, phase, { clipNorm: cfg.clipNorm, lr });
       if (!Number.isFinite(r.loss))
         throw new Error(`${phase}: loss became ${r.loss} at step ${step + 1}; lower ${phase}.lr`);
       lastLoss = r.loss;
@@ -264,36 +274,37 @@ export async function trainPhase(
       bar.update(done, { loss: r.loss.toFixed(4), rate: rate ? rate.toFixed(2) : '—' });
       if (done % cfg.logEvery === 0 || done === pc.steps) {
         const vals = { loss: r.loss, grad_norm: r.gradNorm, lr, ...r.metrics };
-        metrics.write({ phase, kind: 'train', step: done, ...vals, steps_per_s: rate, time: Date.now() });
-        events.scalars(
+        metrics?.write({ phase, kind: 'train', step: done, ...vals, steps_per_s: rate, time: Date.now() });
+        events?.scalars(
           done,
           Object.fromEntries(Object.entries(vals).map(([k, v]) => [`${phase}/train/${k}`, v])),
         );
       }
-      if ((cfg.validateEvery > 0 && done % cfg.validateEvery === 0) || done === pc.steps) {
+      if (root && ((cfg.validateEvery > 0 && done % cfg.validateEvery === 0) || done === pc.steps)) {
         const v = await validate();
         if (v) {
-          metrics.write({ phase, kind: 'val', step: done, ...v });
-          events.scalars(done, Object.fromEntries(Object.entries(v).map(([k, x]) => [`${phase}/${k}`, x])));
+          metrics?.write({ phase, kind: 'val', step: done, ...v });
+          events?.scalars(done, Object.fromEntries(Object.entries(v).map(([k, x]) => [`${phase}/${k}`, x])));
         }
       }
-      if (cfg.evalEvery > 0 && done % cfg.evalEvery === 0) {
+      if (root && cfg.evalEvery > 0 && done % cfg.evalEvery === 0) {
         const evalDir = join(dir, 'eval-policy');
         await savePolicy(policy, evalDir);
         const s = await (opts.closedLoop ?? defaultClosedLoop(cfg, phase))(evalDir, done);
-        metrics.write({ phase, kind: 'eval', step: done, ...s });
-        events.scalars(
+        metrics?.write({ phase, kind: 'eval', step: done, ...s });
+        events?.scalars(
           done,
           Object.fromEntries(Object.entries(s).map(([k, x]) => [`${phase}/eval/${k}`, x])),
         );
       }
-      if (done % cfg.checkpointEvery === 0 || done === pc.steps)
+      if (root && (done % cfg.checkpointEvery === 0 || done === pc.steps))
         await saveCheckpoint(dir, policy, opt, { phase, step: done, time: Date.now() }, cfg.keepLast);
     }
     bar.stop();
+    await dist?.finish(policy);
     const finalDir = join(dir, 'final');
-    await savePolicy(policy, finalDir, { metadata: { phase, step: String(pc.steps) } });
-    await rm(join(dir, 'eval-policy'), { recursive: true, force: true });
+    if (root) await savePolicy(policy, finalDir, { metadata: { phase, step: String(pc.steps) } });
+    if (root) await rm(join(dir, 'eval-policy'), { recursive: true, force: true });
     const wallMs = performance.now() - t0;
     const result: PhaseResult = {
       phase,
@@ -304,7 +315,7 @@ export async function trainPhase(
       stepsPerSecond: (pc.steps - startStep) / Math.max(1e-9, wallMs / 1000),
       wallMs,
     };
-    await writeFile(join(dir, 'summary.json'), `${JSON.stringify(result, null, 2)}\n`);
+    if (root) await writeFile(join(dir, 'summary.json'), `${JSON.stringify(result, null, 2)}\n`);
     return result;
   } finally {
     bar.stop();
