@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { type AddonFeatures, addonPath, loadAddon } from './addon.js';
+import { installBufferPool } from './buffer_pool.js';
 import {
   NATIVE_BACKEND,
   nativeKernelNames,
@@ -33,7 +34,9 @@ let nativeReady = false;
 /** tfjs-cpu storage; its first write would print tfjs's "install the node backend for speed" banner,
  *  which is wrong advice for this backend, so the instance is marked as already used. */
 function createNativeBackend(): MathBackendCPU {
-  return markUsed(new MathBackendCPU());
+  const backend = markUsed(new MathBackendCPU());
+  installBufferPool(backend);
+  return backend;
 }
 
 function markUsed(backend: MathBackendCPU): MathBackendCPU {

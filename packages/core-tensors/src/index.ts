@@ -18,6 +18,7 @@ export type {
 } from './addon.js';
 export { BinaryOp, blasInfo, loadAddon, NATIVE_MAX_RANK, ReduceOp, UnaryOp } from './addon.js';
 export { type BackendInfo, type BackendName, backendInfo, selectBackend, setThreads } from './backend.js';
+export { type BufferPoolStats, bufferPoolStats, clearBufferPool } from './buffer_pool.js';
 export { assertBinary, assertRank, assertSameShape, shapeText } from './checks.js';
 export { cuda } from './cuda.js';
 export * as kernelNames from './kernel_names.js';

@@ -5,6 +5,7 @@
 import type { BatchMatMulAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon } from '../addon.js';
+import { outputF32 } from '../buffer_pool.js';
 import { broadcastIndexMap, broadcastShapes, shapeStr, sizeOf } from '../shape_utils.js';
 import { cpuKernel, f32 } from './kernel_utils.js';
 
@@ -53,8 +54,9 @@ export function nativeBatchMatMul(
   transposeB: boolean,
 ): TensorInfo {
   const g = matMulGeometry('BatchMatMul', a.shape, b.shape, transposeA, transposeB);
-  const out = new Float32Array(sizeOf(g.outShape));
-  if (out.length > 0 && g.k > 0) {
+  const out = outputF32(backend, sizeOf(g.outShape));
+  if (g.k === 0) out.fill(0);
+  else if (out.length > 0) {
     const addon = loadAddon();
     const av = f32(backend, a);
     const bv = f32(backend, b);

@@ -5,6 +5,7 @@
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon } from '../addon.js';
+import { outputF32 } from '../buffer_pool.js';
 import { FusedAttention, type FusedAttentionAttrs, type FusedAttentionInputs } from '../kernel_names.js';
 import { attentionArgs } from './attention_args.js';
 import { f32 } from './kernel_utils.js';
@@ -14,8 +15,8 @@ export const fusedAttention: KernelFunc = ({ inputs, backend, attrs }) => {
   const ins = inputs as unknown as FusedAttentionInputs;
   const { args, dims } = attentionArgs(FusedAttention, cpu, ins, attrs as FusedAttentionAttrs);
   const { batch, heads, qLen, headDim } = dims;
-  const out = new Float32Array(batch * heads * qLen * headDim);
-  const lse = new Float32Array(batch * heads * qLen);
+  const out = outputF32(cpu, batch * heads * qLen * headDim);
+  const lse = outputF32(cpu, batch * heads * qLen);
   loadAddon().attentionForward(args, f32(cpu, ins.q), f32(cpu, ins.k), f32(cpu, ins.v), out, lse);
   return [
     cpu.makeTensorInfo([batch, heads, qLen, headDim], 'float32', out),

@@ -7,6 +7,7 @@
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon } from '../addon.js';
+import { outputF32 } from '../buffer_pool.js';
 import {
   type FusedAttentionAttrs,
   FusedAttentionGrad,
@@ -21,9 +22,9 @@ export const fusedAttentionGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   const ins = inputs as unknown as FusedAttentionGradInputs;
   const { args, dims } = attentionArgs(FusedAttentionGrad, cpu, ins, attrs as FusedAttentionAttrs);
   checkGradInputs(FusedAttentionGrad, ins, dims);
-  const dq = new Float32Array(sizeOf(ins.q.shape));
-  const dk = new Float32Array(sizeOf(ins.k.shape));
-  const dv = new Float32Array(sizeOf(ins.v.shape));
+  const dq = outputF32(cpu, sizeOf(ins.q.shape));
+  const dk = outputF32(cpu, sizeOf(ins.k.shape));
+  const dv = outputF32(cpu, sizeOf(ins.v.shape));
   loadAddon().attentionBackward(
     args,
     f32(cpu, ins.q),

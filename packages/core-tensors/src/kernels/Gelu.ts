@@ -2,6 +2,7 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon } from '../addon.js';
+import { outputF32 } from '../buffer_pool.js';
 import { Gelu, type GeluAttrs, type GeluInputs } from '../kernel_names.js';
 import { shapeStr, sizeOf } from '../shape_utils.js';
 import { f32 } from './kernel_utils.js';
@@ -20,7 +21,7 @@ export const gelu: KernelFunc = ({ inputs, backend, attrs }) => {
   const cpu = backend as MathBackendCPU;
   const { x } = inputs as unknown as GeluInputs;
   const tanh = geluMode(Gelu, x, attrs as GeluAttrs);
-  const y = new Float32Array(sizeOf(x.shape));
+  const y = outputF32(cpu, sizeOf(x.shape));
   loadAddon().geluForward(tanh, f32(cpu, x), y);
   return cpu.makeTensorInfo(x.shape, 'float32', y);
 };

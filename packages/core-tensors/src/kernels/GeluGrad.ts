@@ -2,6 +2,7 @@
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon } from '../addon.js';
+import { outputF32 } from '../buffer_pool.js';
 import { type GeluAttrs, GeluGrad, type GeluGradInputs } from '../kernel_names.js';
 import { shapeStr, sizeOf } from '../shape_utils.js';
 import { geluMode } from './Gelu.js';
@@ -16,7 +17,7 @@ export const geluGrad: KernelFunc = ({ inputs, backend, attrs }) => {
       `${GeluGrad}: dy must be float32 ${shapeStr(x.shape)} (got ${shapeStr(dy.shape)} ${dy.dtype})`,
     );
   }
-  const dx = new Float32Array(sizeOf(x.shape));
+  const dx = outputF32(cpu, sizeOf(x.shape));
   loadAddon().geluBackward(tanh, f32(cpu, x), f32(cpu, dy), dx);
   return cpu.makeTensorInfo(x.shape, 'float32', dx);
 };

@@ -5,6 +5,7 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon } from '../addon.js';
+import { outputF32 } from '../buffer_pool.js';
 import { LayerNorm, type LayerNormAttrs, type LayerNormInputs } from '../kernel_names.js';
 import { shapeStr, sizeOf } from '../shape_utils.js';
 import { f32 } from './kernel_utils.js';
@@ -46,9 +47,9 @@ export const layerNorm: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, gamma, beta } = inputs as unknown as LayerNormInputs;
   const a = attrs as LayerNormAttrs;
   const g = layerNormGeometry(LayerNorm, x, gamma, beta, a);
-  const y = new Float32Array(g.rows * g.dim);
-  const mean = new Float32Array(g.rows);
-  const rstd = new Float32Array(g.rows);
+  const y = outputF32(cpu, g.rows * g.dim);
+  const mean = outputF32(cpu, g.rows);
+  const rstd = outputF32(cpu, g.rows);
   loadAddon().layerNormForward(
     g.rows,
     g.dim,

@@ -5,6 +5,7 @@
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon } from '../addon.js';
+import { outputF32 } from '../buffer_pool.js';
 import { type LayerNormAttrs, LayerNormGrad, type LayerNormGradInputs } from '../kernel_names.js';
 import { shapeStr } from '../shape_utils.js';
 import { f32 } from './kernel_utils.js';
@@ -26,9 +27,9 @@ export const layerNormGrad: KernelFunc = ({ inputs, backend, attrs }) => {
       );
     }
   }
-  const dx = new Float32Array(g.rows * g.dim);
-  const dgamma = a.hasGamma ? new Float32Array(g.dim) : null;
-  const dbeta = a.hasBeta ? new Float32Array(g.dim) : null;
+  const dx = outputF32(cpu, g.rows * g.dim);
+  const dgamma = a.hasGamma ? outputF32(cpu, g.dim) : null;
+  const dbeta = a.hasBeta ? outputF32(cpu, g.dim) : null;
   loadAddon().layerNormBackward(
     g.rows,
     g.dim,

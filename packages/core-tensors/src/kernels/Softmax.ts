@@ -6,6 +6,7 @@
 import type { KernelConfig, KernelFunc, SoftmaxAttrs, TensorInfo } from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon } from '../addon.js';
+import { outputF32 } from '../buffer_pool.js';
 import { sizeOf } from '../shape_utils.js';
 import { cpuKernel, f32 } from './kernel_utils.js';
 
@@ -19,7 +20,7 @@ export const softmax: KernelFunc = ({ inputs, backend, attrs }) => {
   }
   const cols = logits.shape[rank - 1];
   const rows = cols === 0 ? 0 : sizeOf(logits.shape) / cols;
-  const y = new Float32Array(sizeOf(logits.shape));
+  const y = outputF32(cpu, sizeOf(logits.shape));
   loadAddon().softmaxForward(rows, cols, f32(cpu, logits), y);
   return cpu.makeTensorInfo(logits.shape, 'float32', y);
 };

@@ -8,6 +8,7 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { type BinaryOp, loadAddon, NATIVE_MAX_RANK, ReduceOp, type UnaryOp } from '../addon.js';
+import { outputF32 } from '../buffer_pool.js';
 import { broadcastShapes, shapeStr, sizeOf } from '../shape_utils.js';
 import { cpuKernel, f32 } from './kernel_utils.js';
 
@@ -41,7 +42,7 @@ export function binaryKernel(kernelName: string, op: BinaryOp): KernelConfig {
     const size = sizeOf(outShape);
     if (size <= smallElementwise) return cpuKernel(kernelName)(args);
     const cpu = args.backend as MathBackendCPU;
-    const out = new Float32Array(size);
+    const out = outputF32(cpu, size);
     loadAddon().binaryRun(op, f32(cpu, a), a.shape, f32(cpu, b), b.shape, out);
     return cpu.makeTensorInfo(outShape, 'float32', out);
   };
@@ -55,7 +56,7 @@ export function unaryKernel(kernelName: string, op: UnaryOp): KernelConfig {
     const size = sizeOf(x.shape);
     if (x.dtype !== 'float32' || size <= smallElementwise) return cpuKernel(kernelName)(args);
     const cpu = args.backend as MathBackendCPU;
-    const out = new Float32Array(size);
+    const out = outputF32(cpu, size);
     loadAddon().unaryRun(op, f32(cpu, x), out);
     return cpu.makeTensorInfo(x.shape, 'float32', out);
   };
@@ -84,7 +85,7 @@ export function reduceKernel(
     if (op !== ReduceOp.sum && sizeOf(x.shape) === 0) return cpuKernel(kernelName)(args);
     const kept = x.shape.filter((_, i) => !reduced[i]);
     const cpu = args.backend as MathBackendCPU;
-    const out = new Float32Array(sizeOf(kept));
+    const out = outputF32(cpu, sizeOf(kept));
     loadAddon().reduceRun(op, f32(cpu, x), x.shape, axes, out);
     const outShape = attrs.keepDims ? x.shape.map((d, i) => (reduced[i] ? 1 : d)) : kept;
     return cpu.makeTensorInfo(outShape, 'float32', out);
@@ -104,7 +105,7 @@ export function transposeKernel(): KernelConfig {
     }
     const cpu = args.backend as MathBackendCPU;
     const outShape = perm.map((p) => x.shape[p]);
-    const out = new Float32Array(sizeOf(outShape));
+    const out = outputF32(cpu, sizeOf(outShape));
     loadAddon().transposeRun(f32(cpu, x), x.shape, perm, out);
     return cpu.makeTensorInfo(outShape, 'float32', out);
   };

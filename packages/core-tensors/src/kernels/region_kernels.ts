@@ -9,6 +9,7 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon, NATIVE_MAX_RANK } from '../addon.js';
+import { outputF32 } from '../buffer_pool.js';
 import { sizeOf } from '../shape_utils.js';
 import { cpuKernel, f32 } from './kernel_utils.js';
 
@@ -22,7 +23,7 @@ const slice: KernelFunc = (args) => {
   const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs.begin, attrs.size);
   tf.slice_util.assertParamsValid(x as tf.Tensor, begin, size);
   const cpu = args.backend as MathBackendCPU;
-  const out = new Float32Array(sizeOf(size));
+  const out = outputF32(cpu, sizeOf(size));
   const zeros = size.map(() => 0);
   loadAddon().regionCopy(f32(cpu, x), x.shape, begin, out, size, zeros, size);
   return cpu.makeTensorInfo(size, 'float32', out);
@@ -37,8 +38,8 @@ const padV2: KernelFunc = (args) => {
   }
   const outShape = x.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
   const cpu = args.backend as MathBackendCPU;
-  const out = new Float32Array(sizeOf(outShape));
-  if (constantValue !== 0) out.fill(constantValue);
+  const out = outputF32(cpu, sizeOf(outShape));
+  out.fill(constantValue);
   const before = paddings.map((p) => p[0]);
   loadAddon().regionCopy(
     f32(cpu, x),
@@ -65,7 +66,7 @@ const splitV: KernelFunc = (args) => {
   return sizes.map((n) => {
     const size = [...x.shape];
     size[$axis] = n;
-    const out = new Float32Array(sizeOf(size));
+    const out = outputF32(cpu, sizeOf(size));
     loadAddon().regionCopy(
       src,
       x.shape,
@@ -118,7 +119,7 @@ const concat: KernelFunc = (args) => {
     $axis,
   );
   const cpu = args.backend as MathBackendCPU;
-  const out = new Float32Array(sizeOf(outShape));
+  const out = outputF32(cpu, sizeOf(outShape));
   const at = outShape.map(() => 0);
   for (const t of inputs) {
     if (sizeOf(t.shape) > 0) {
