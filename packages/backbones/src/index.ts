@@ -107,6 +107,7 @@ export {
   stratifiedTimes,
   timeEmbedding,
 } from './xvla/flow.js';
+export { type FlowGuide, guidanceWeight, sampleGuidedChunk } from './xvla/guided-flow.js';
 export { type XvlaInputs, type XvlaLossResult, XvlaModel, type XvlaSample } from './xvla/model.js';
 export {
   SoftPromptedTransformer,

@@ -8,6 +8,7 @@ import { Module } from '@anchor-refine/nn';
 import type { ActionChunk } from './chunk.js';
 import type { ExecutionConfig } from './config.js';
 import { ActionSelector } from './queue.js';
+import type { ChunkGuide } from './rtc.js';
 import { identityStats, type PolicyStats, validateStats } from './stats.js';
 
 /** One control step's observation in raw units (what an env or robot gives). */
@@ -44,8 +45,15 @@ export abstract class PolicyBase extends Module {
   /** The instruction tokenizer the backbone uses. */
   abstract get tokenizer(): Tokenizer | undefined;
 
-  /** One chunk from an observation history (oldest first; the last element is the current step). */
-  abstract predictActionChunk(observations: PolicyObservation | readonly PolicyObservation[]): ActionChunk;
+  /**
+   * One chunk from an observation history (oldest first; the last element is the current step). With
+   * `guide` (real-time chunking, `rtc.ts`) the chunk continues the still-executing plan: its first
+   * `guide.delay` steps equal the plan's exactly.
+   */
+  abstract predictActionChunk(
+    observations: PolicyObservation | readonly PolicyObservation[],
+    guide?: ChunkGuide,
+  ): ActionChunk;
 
   protected get stats(): PolicyStats {
     return this.statsValue;

@@ -51,6 +51,13 @@ export {
 } from './policy.js';
 export { ActionSelector, type ChunkPrediction, ChunkQueue, chunkStep, TemporalEnsembler } from './queue.js';
 export {
+  applyGuide,
+  type ChunkGuide,
+  DEFAULT_MAX_GUIDANCE_WEIGHT,
+  softPrefixMask,
+  validateGuide,
+} from './rtc.js';
+export {
   affine,
   type FeatureStats,
   identityStats,

@@ -26,6 +26,7 @@ import {
 import { type ActionChunk, composeChunk } from './chunk.js';
 import { type PolicyConfig, validatePolicyConfig } from './config.js';
 import { errorMetrics, type ForwardMetrics, prefixed } from './metrics.js';
+import { applyGuide, type ChunkGuide, validateGuide } from './rtc.js';
 import { affine, type PolicyStats } from './stats.js';
 
 export type Phase = 'anchor' | 'refine';
@@ -207,9 +208,13 @@ export class AnchorRefinePolicy extends PolicyBase {
    * L are used). The anchor and refinement passes read only the context, never each other (except the
    * 'explicit-anchor-concat' ablation).
    */
-  predictActionChunk(observations: PolicyObservation | readonly PolicyObservation[]): ActionChunk {
+  predictActionChunk(
+    observations: PolicyObservation | readonly PolicyObservation[],
+    guide?: ChunkGuide,
+  ): ActionChunk {
     const hist = (Array.isArray(observations) ? observations : [observations]).slice(-this.backbone.history);
     if (hist.length === 0) throw new Error('predictActionChunk: needs at least one observation');
+    if (guide) validateGuide(guide, this.horizon, this.armDim);
     const wasTraining = this.training;
     this.eval();
     try {
@@ -234,10 +239,12 @@ export class AnchorRefinePolicy extends PolicyBase {
       tf.dispose([...Object.values(obs.images), obs.state, obs.gripperState, obs.language, obs.historyMask]);
       try {
         const r = this.config.refine;
-        return composeChunk(
+        const c = composeChunk(
           { ...parts, directTarget: r.target === 'direct', refineGripper: r.gripper !== 'none' },
           this.stats,
         );
+        // Regression: one pass, nothing to guide — RTC is the soft overlap blend of `rtc.ts`.
+        return guide ? applyGuide(c, guide, { blendArm: true }) : c;
       } finally {
         tf.dispose(Object.values(parts));
       }

@@ -10,6 +10,7 @@ import { validateXvlaConfig, type XvlaConfig } from './config.js';
 import { EE6D_DIM, EE6D_GRIPPER, ee6dLoss, ee6dPostprocess, zeroGripper } from './ee6d.js';
 import { Florence2Encoder } from './florence.js';
 import { flowTarget, noisyActions, sampleChunk, stratifiedTimes } from './flow.js';
+import { type FlowGuide, sampleGuidedChunk } from './guided-flow.js';
 import { SoftPromptedTransformer, type XvlaConditioning } from './transformer.js';
 import { SmallVlEncoder, type VisionLanguageEncoder } from './vl.js';
 
@@ -111,9 +112,16 @@ export class XvlaModel extends Module {
 
   /**
    * Runs the sampler to the end from x1 [B, H, 20] (one noise draw reused by every pass) with
-   * conditioning computed once. Velocity mode takes the gripper logits from the last pass.
+   * conditioning computed once. Velocity mode takes the gripper logits from the last pass. With `guide`
+   * the sampler inpaints towards guide.target (RTC guidance, `guided-flow.ts`).
    */
-  sample(inp: XvlaInputs, x1: tf.Tensor, steps = this.config.steps, cond?: XvlaConditioning): XvlaSample {
+  sample(
+    inp: XvlaInputs,
+    x1: tf.Tensor,
+    steps = this.config.steps,
+    cond?: XvlaConditioning,
+    guide?: FlowGuide,
+  ): XvlaSample {
     return tf.tidy(() => {
       const c = cond ?? this.condition(inp);
       const proprio = zeroGripper(inp.proprio);
@@ -127,7 +135,9 @@ export class XvlaModel extends Module {
         lastOut = tf.keep(tf.clone(r.out));
         return r.out;
       };
-      let raw = sampleChunk(this.config.objective, f, x1, steps);
+      let raw = guide
+        ? sampleGuidedChunk(this.config.objective, f, x1, steps, guide)
+        : sampleChunk(this.config.objective, f, x1, steps);
       if (this.config.objective === 'velocity' && lastOut) {
         const g = tf.tensor1d(
           Array.from({ length: EE6D_DIM }, (_, k) =>

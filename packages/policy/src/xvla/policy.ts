@@ -16,6 +16,7 @@
  */
 import {
   EE6D_DIM,
+  type FlowGuide,
   SoftPromptedTransformer,
   type Tokenizer,
   type VlFeatures,
@@ -39,6 +40,13 @@ import {
 import { composeChunk } from '../chunk.js';
 import { errorMetrics, prefixed } from '../metrics.js';
 import type { ActionChunk, ForwardResult, Phase, PolicyObservation, PolicyOptions } from '../policy.js';
+import {
+  applyGuide,
+  type ChunkGuide,
+  DEFAULT_MAX_GUIDANCE_WEIGHT,
+  softPrefixMask,
+  validateGuide,
+} from '../rtc.js';
 import { affine, type PolicyStats } from '../stats.js';
 import { validateXvlaPolicyConfig, type XvlaPolicyConfig } from './config.js';
 
@@ -182,8 +190,9 @@ export class XvlaAnchorRefinePolicy extends PolicyBase {
    * shared by every sample, so Â^anc is a function of the observation alone — the same at inference
    * (batch 1) as at any position of a training batch. (Per-position draws would train the refiner on the
    * average correction over noise draws while inference always uses one of them.)
+   * With `guide` the sampler is RTC's guided inpainting (`guided-flow.ts`).
    */
-  anchorChunk(inputs: XvlaInputs, feats?: VlFeatures): XvlaAnchorOutput {
+  anchorChunk(inputs: XvlaInputs, feats?: VlFeatures, guide?: FlowGuide): XvlaAnchorOutput {
     return tf.tidy(() => {
       const b = inputs.proprio.shape[0] ?? 1;
       const noise = tf.tensor3d(new Rng(this.config.anchor.noiseSeed).fillNormal(this.horizon * EE6D_DIM), [
@@ -194,7 +203,7 @@ export class XvlaAnchorRefinePolicy extends PolicyBase {
       const x1 = tf.tile(noise, [b, 1, 1]); // [1, H, 20] → [B, H, 20]
       const f = feats ?? this.model.vlm.encode(inputs.images, inputs.viewMask, inputs.ids);
       const cond = this.model.transformer.condition(f.vlm, f.aux, inputs.domain);
-      const s = this.model.sample(inputs, x1, this.config.anchor.steps, cond);
+      const s = this.model.sample(inputs, x1, this.config.anchor.steps, cond, guide);
       const raw = stopGradient(s.raw); // [B, H, 20]; frozen in phase 2, and sg of Eq. 5 regardless
       return {
         arm: this.fromModel(raw),
@@ -328,21 +337,55 @@ export class XvlaAnchorRefinePolicy extends PolicyBase {
     };
   }
 
-  /** One chunk from the current observation (a history's last element). */
-  predictActionChunk(observations: PolicyObservation | readonly PolicyObservation[]): ActionChunk {
+  /**
+   * The RTC guide in model space: Y^anc [1, H, 20] = normalize(plan) − ΔÂ on the arm channels (so the
+   * composition Â^anc + ΔÂ approaches the plan) and W [1, H, 20] = the soft mask on those channels.
+   */
+  private flowGuide(guide: ChunkGuide, delta: tf.Tensor | undefined): FlowGuide {
+    const p = validateGuide(guide, this.horizon, this.armDim);
+    const h = this.horizon;
+    const d = this.armDim;
+    const { shift, scale } = affine(this.stats.action, this.stats.mode, d, 'action');
+    const plan = new Float32Array(h * d);
+    for (let i = 0; i < p; i++)
+      for (let j = 0; j < d; j++) plan[i * d + j] = (guide.arm[i * d + j] - shift[j]) / scale[j];
+    const w = softPrefixMask(h, p, guide.delay);
+    const rowW = new Float32Array(h * d);
+    for (let i = 0; i < h; i++) rowW.fill(w[i], i * d, (i + 1) * d);
+    const ch = this.config.layout.armChannels;
+    const anchorTarget = delta ? tf.sub(tf.tensor2d(plan, [h, d]), delta) : tf.tensor2d(plan, [h, d]);
+    return {
+      target: tf.reshape(this.scatter(anchorTarget as tf.Tensor2D, ch), [1, h, EE6D_DIM]),
+      weights: tf.reshape(this.scatter(tf.tensor2d(rowW, [h, d]), ch), [1, h, EE6D_DIM]),
+      maxWeight: guide.maxGuidanceWeight ?? DEFAULT_MAX_GUIDANCE_WEIGHT,
+    };
+  }
+
+  /**
+   * One chunk from the current observation (a history's last element). With `guide` (RTC) the anchor is
+   * inpainted towards the still-executing plan, the refinement composes on it, and the plan's first
+   * `guide.delay` steps are the chunk's first steps exactly (`rtc.ts`).
+   */
+  predictActionChunk(
+    observations: PolicyObservation | readonly PolicyObservation[],
+    guide?: ChunkGuide,
+  ): ActionChunk {
     const list = Array.isArray(observations) ? observations : [observations];
     const obs = list[list.length - 1] as PolicyObservation | undefined;
     if (!obs) throw new Error('predictActionChunk: needs at least one observation');
+    if (guide) validateGuide(guide, this.horizon, this.armDim);
     const wasTraining = this.training;
     this.eval();
     try {
       const parts = tf.tidy(() => {
         const inputs = this.observationInputs(obs);
         const feats = this.model.vlm.encode(inputs.images, inputs.viewMask, inputs.ids);
-        const a = this.anchorChunk(inputs, feats);
-        const f = this.refiner ? this.refine(inputs, feats) : undefined;
         const h = this.horizon;
         const d = this.armDim;
+        // The refiner does not read the anchor, so it runs first and its ΔÂ shapes the anchor's target.
+        const f = this.refiner ? this.refine(inputs, feats) : undefined;
+        const fg = guide ? this.flowGuide(guide, f && tf.reshape(f.delta, [h, d])) : undefined;
+        const a = this.anchorChunk(inputs, feats, fg);
         return {
           anchorArm: tf.reshape(a.arm, [h, d]),
           gripperLogits: tf.reshape(a.gripperLogits, [h]),
@@ -350,7 +393,11 @@ export class XvlaAnchorRefinePolicy extends PolicyBase {
         };
       });
       try {
-        return composeChunk({ ...parts, refineGripper: this.config.refine.gripper !== 'none' }, this.stats);
+        const c = composeChunk(
+          { ...parts, refineGripper: this.config.refine.gripper !== 'none' },
+          this.stats,
+        );
+        return guide ? applyGuide(c, guide, { blendArm: false }) : c;
       } finally {
         tf.dispose(Object.values(parts));
       }
