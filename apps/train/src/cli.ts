@@ -11,6 +11,7 @@ import { loadTrainConfig, type PhaseName, validateTrainConfig } from './config.j
 import { demo } from './demo.js';
 import { evalClosedLoop, formatTable, jsonSummary } from './eval-closed-loop.js';
 import { evalOffline } from './eval-offline.js';
+import { evalShard, mergeShards, resolveShard } from './eval-shard.js';
 import { asRank, launchLocal, withoutNproc } from './launch.js';
 import { writeReport } from './report.js';
 import { RUN_FILES } from './run-layout.js';
@@ -105,7 +106,13 @@ program
 program
   .command('eval')
   .description('closed-loop evaluation in the sim (anchor-only and AnchorRefine), or --offline on a dataset')
-  .requiredOption('--checkpoint <dir>', 'policy folder (e.g. <outDir>/refine/final)')
+  .option('--checkpoint <dir>', 'policy folder (e.g. <outDir>/refine/final)')
+  .option(
+    '--shard <i/n>',
+    'run every n-th episode from i and write a part (default: JOB_COMPLETION_INDEX/JOB_COMPLETIONS)',
+  )
+  .option('--merge', 'combine the parts into closed-loop.json')
+  .option('--parts <dir>', 'folder of the shard parts (default <run>/eval/closed-loop.parts)')
   .option('--episodes <n>', 'held-out seeds per task', int('--episodes'), 10)
   .option('--tasks <list>', "comma-separated task ids or 'all'", 'all')
   .option('--modes <list>', 'anchor,refine | anchor | refine', 'anchor,refine')
@@ -125,6 +132,8 @@ program
   .option('--max-frames <n>', 'frames evaluated offline', int('--max-frames'), 300)
   .option('--json', 'end with one JSON line of success rates')
   .action(async (o) => {
+    if (!o.merge && !o.checkpoint)
+      throw new InvalidArgumentError('eval needs --checkpoint <dir> (or --merge)');
     if (o.offline) {
       if (!o.dataset) throw new InvalidArgumentError('--offline needs --dataset <dir>');
       const r = await evalOffline({
@@ -139,9 +148,39 @@ program
       console.log(JSON.stringify(r, null, 2));
       return;
     }
+    const partsDir = o.parts ?? (o.run ? join(o.run, 'eval', 'closed-loop.parts') : undefined);
+    if (o.merge) {
+      if (!partsDir) throw new InvalidArgumentError('--merge needs --run <dir> or --parts <dir>');
+      const r = mergeShards(partsDir, o.run ? join(o.run, 'eval') : undefined);
+      if (o.run) save(join(o.run, RUN_FILES.closedLoop), r);
+      console.log(formatTable(r));
+      if (o.json) console.log(JSON.stringify(jsonSummary(r)));
+      return;
+    }
     const modes = String(o.modes).split(',') as ('anchor' | 'refine')[];
     for (const m of modes)
       if (m !== 'anchor' && m !== 'refine') throw new InvalidArgumentError(`--modes: unknown mode '${m}'`);
+    const shard = resolveShard(o.shard);
+    if (shard) {
+      if (!partsDir) throw new InvalidArgumentError('--shard needs --run <dir> or --parts <dir>');
+      const tasks = parseTasks(o.tasks);
+      const part = await evalShard(
+        {
+          checkpoint: o.checkpoint,
+          modes,
+          tasks,
+          episodes: o.episodes,
+          seedOffset: o.seedOffset,
+          workers: o.workers,
+          ...(o.actionsPerChunk ? { actionsPerChunk: o.actionsPerChunk } : {}),
+        },
+        shard,
+        partsDir,
+      );
+      const n = modes.reduce((a, m) => a + (part.episodes[m]?.length ?? 0), 0);
+      console.log(`eval --shard ${shard.index}/${shard.count}: ${n} episodes → ${partsDir}`);
+      return;
+    }
     const r = await evalClosedLoop({
       checkpoint: o.checkpoint,
       modes,

@@ -9,6 +9,7 @@ import { loadPolicyConfig, policyShape } from '@anchor-refine/policy';
 import {
   DEFAULT_EVAL_SEED_OFFSET,
   type EpisodeRecord,
+  type EvaluateConfig,
   evaluate,
   TASK_IDS,
   type TaskId,
@@ -28,6 +29,8 @@ export interface ClosedLoopOptions {
   /** Per-episode JSONL logs go here (`episodes-<mode>.jsonl`). */
   logDir?: string;
   onEpisode?: (mode: EvalMode, done: number, total: number) => void;
+  /** Only these (task, seed) episodes (a shard: eval-shard.ts). */
+  select?: EvaluateConfig['select'];
 }
 
 export interface ModeResult {
@@ -100,6 +103,7 @@ export async function evalClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRe
         env: { imageWidth: size, imageHeight: size },
         logPath: o.logDir ? join(o.logDir, `episodes-${mode}.jsonl`) : undefined,
         onEpisode: (_r, done, n) => o.onEpisode?.(mode, done, n),
+        select: o.select,
       }),
     ),
   );

@@ -25,6 +25,11 @@ export interface EvaluateConfig {
   /** Episodes whose frames are written as PNGs under framesDir/<task>/<seed>/. */
   frames?: { dir: string; episodes: { task: TaskId; seed: number }[] };
   onEpisode?: (record: EpisodeRecord, done: number, total: number) => void;
+  /**
+   * Runs only the (task, seed) jobs this returns true for; `index` counts jobs task-major over the full
+   * tasks × episodes grid (a shard of a distributed evaluation keeps index % n === i).
+   */
+  select?: (job: { task: TaskId; seed: number; index: number }) => boolean;
 }
 
 export interface TaskReport {
@@ -106,9 +111,11 @@ export async function evaluate(config: EvaluateConfig): Promise<EvaluationReport
   const offset = config.seedOffset ?? DEFAULT_EVAL_SEED_OFFSET;
   const framesFor = new Set((config.frames?.episodes ?? []).map((e) => `${e.task}:${e.seed}`));
   const jobs: Extract<WorkerRequest, { type: 'run' }>[] = [];
+  let index = 0;
   for (const task of config.tasks)
     for (let i = 0; i < config.episodes; i++) {
       const seed = offset + i;
+      if (config.select && !config.select({ task, seed, index: index++ })) continue;
       const job: Extract<WorkerRequest, { type: 'run' }> = { type: 'run', task, seed };
       if (config.frames && framesFor.has(`${task}:${seed}`)) job.framesDir = config.frames.dir;
       jobs.push(job);
@@ -117,6 +124,7 @@ export async function evaluate(config: EvaluateConfig): Promise<EvaluationReport
     mkdirSync(dirname(config.logPath), { recursive: true });
     writeFileSync(config.logPath, '');
   }
+  if (jobs.length === 0) return { tasks: summarize([], config.tasks), episodes: [], wallMs: 0 };
   const nWorkers = Math.min(config.workers ?? Math.min(2, availableParallelism()), jobs.length);
   const { url, execArgv, entry } = workerEntry();
   const records: EpisodeRecord[] = [];
