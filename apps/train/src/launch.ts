@@ -6,22 +6,9 @@
  * code is the first failing rank's.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { DistributedError } from '@anchor-refine/distributed';
+import { DistributedError, freePort } from '@anchor-refine/distributed';
 import { type DistTrain, type DistTrainOptions, openDistTrain } from './distributed.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** argv without `--nproc N` / `--nproc=N`. */
 export function withoutNproc(argv: readonly string[]): string[] {

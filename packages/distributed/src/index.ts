@@ -3,6 +3,7 @@ export { type DistEnv, readDistEnv } from './env.js';
 export { DistributedError, type DistributedErrorKind } from './errors.js';
 export { DEFAULT_BUCKET_BYTES, FusionBuffer, type FusionEntry, type ReduceResult } from './fusion.js';
 export { abortKey, heartbeatKey } from './liveness.js';
+export { freePort } from './port.js';
 export {
   type CollectiveOptions,
   ProcessGroup,

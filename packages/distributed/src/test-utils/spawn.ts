@@ -1,6 +1,6 @@
 /** Runs a TypeScript entry point as N local ranks (RANK/WORLD_SIZE/MASTER_*), collecting each one's output. */
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../port.js';
 
 export interface RankResult {
   rank: number;
@@ -9,19 +9,6 @@ export interface RankResult {
   stdout: string;
   stderr: string;
   ms: number;
-}
-
-/** A port that was free a moment ago (the OS picks it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export async function runRanks(
