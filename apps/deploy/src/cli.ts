@@ -114,6 +114,27 @@ program
   )
   .option('--ensemble <k>', 'temporal ensembling weight k (default: the policy config)', num('--ensemble'))
   .option('--prefetch <n>', 'request the next chunk N steps before the plan ends', int('--prefetch'), 1)
+  .addOption(
+    new Option(
+      '--schedule <name>',
+      'action schedule: queue (synchronous: wait holding), ensemble (ACT), async-blend (LeRobot async), rtc (real-time chunking); default: the policy config, with --prefetch',
+    ).choices(['queue', 'ensemble', 'async-blend', 'rtc']),
+  )
+  .option(
+    '--threshold <x>',
+    'async-blend / rtc: request the next chunk when this fraction of a chunk is left (default 0.5)',
+    num('--threshold'),
+  )
+  .option(
+    '--max-guidance-weight <x>',
+    'rtc: guidance weight cap β of flow policies (default 5)',
+    num('--max-guidance-weight'),
+  )
+  .option(
+    '--inject-delay <ms>',
+    'add this many ms to every inference (test a schedule against a slow model)',
+    num('--inject-delay'),
+  )
   .option(
     '--max-delta <x>',
     'max joint change per step (default: 0.25 rad sim, 10 degrees so101)',

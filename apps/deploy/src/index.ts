@@ -21,7 +21,7 @@ export { BROADCAST_ID, INSTR, instructionPacket, parsePacket } from './robot/fee
 export { SimulatedServoBus } from './robot/feetech/sim-bus.js';
 export { type ByteTransport, openSerialTransport } from './robot/feetech/transport.js';
 export type { Robot, RobotImage, RobotState } from './robot/robot.js';
-export { SimRobot, type SimRobotOptions } from './robot/sim-robot.js';
+export { SIM_JOINT_LIMITS, SimRobot, type SimRobotOptions } from './robot/sim-robot.js';
 export { type CalibrateIo, calibrateSo101 } from './robot/so101/calibrate.js';
 export {
   type Calibration,
@@ -41,8 +41,35 @@ export {
   type ControlLoopConfig,
   type LoopStats,
 } from './runtime/control-loop.js';
+export {
+  type ChunkFn,
+  type DelayedEpisodeOptions,
+  type DelayedEpisodeResult,
+  delaySteps,
+  jerkRms,
+  maxVelocityJump,
+  runDelayedEpisode,
+} from './runtime/delayed-episode.js';
 export { applySafety, type SafetyConfig } from './runtime/safety.js';
-export { EnsembleSchedule, QueueSchedule } from './runtime/schedule.js';
+export {
+  type ActionSchedule,
+  EnsembleSchedule,
+  QueueSchedule,
+  type ScheduledAction,
+} from './runtime/schedule.js';
+export {
+  AsyncBlendSchedule,
+  DEFAULT_ENSEMBLE_K,
+  DelayPlanner,
+  isScheduleName,
+  makeSchedule,
+  RtcSchedule,
+  type RtcScheduleOptions,
+  SCHEDULES,
+  type ScheduleName,
+  type ScheduleSettings,
+  SyncQueueSchedule,
+} from './runtime/schedules/index.js';
 export { DEFAULT_SERVER_CONFIG, resolveServerConfig, type ServerConfig } from './server/config.js';
 export {
   type ClientMapping,

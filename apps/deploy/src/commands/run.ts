@@ -11,6 +11,7 @@ import { SimRobot } from '../robot/sim-robot.js';
 import { calibrationPath, type JointUnits, loadCalibration } from '../robot/so101/calibration.js';
 import { So101Follower } from '../robot/so101/so101.js';
 import { ControlLoop } from '../runtime/control-loop.js';
+import type { ScheduleName } from '../runtime/schedules/index.js';
 
 export interface RunOptions {
   robot: 'so101' | 'sim';
@@ -20,6 +21,10 @@ export interface RunOptions {
   actionsPerChunk?: number;
   ensemble?: number;
   prefetch: number;
+  schedule?: ScheduleName;
+  threshold?: number;
+  maxGuidanceWeight?: number;
+  injectDelay?: number;
   maxDelta?: number;
   task?: string;
   simTask: string;
@@ -62,6 +67,10 @@ export async function runRobot(o: RunOptions, source: PolicySource): Promise<voi
       ...(o.steps ? { maxSteps: o.steps } : {}),
       ...(o.actionsPerChunk ? { actionsPerChunk: o.actionsPerChunk } : {}),
       ...(o.ensemble !== undefined ? { temporalEnsemble: o.ensemble } : {}),
+      ...(o.schedule ? { schedule: o.schedule } : {}),
+      ...(o.threshold !== undefined ? { threshold: o.threshold } : {}),
+      ...(o.maxGuidanceWeight !== undefined ? { maxGuidanceWeight: o.maxGuidanceWeight } : {}),
+      ...(o.injectDelay ? { injectDelayMs: o.injectDelay } : {}),
     });
     process.once('SIGINT', () => loop.stop());
     const stats = await loop.run();

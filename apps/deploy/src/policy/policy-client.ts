@@ -11,7 +11,7 @@
  */
 
 import { Worker } from 'node:worker_threads';
-import type { ChunkPrediction, PolicyObservation } from '@anchor-refine/policy';
+import type { ChunkGuide, ChunkPrediction, PolicyObservation } from '@anchor-refine/policy';
 import type { PolicyInfo, PolicySource, WorkerInit, WorkerReply, WorkerRequest } from './protocol.js';
 
 export interface RestartOptions {
@@ -185,14 +185,20 @@ export class PolicyClient {
     };
   }
 
-  infer(observations: PolicyObservation[]): Promise<InferResult> {
+  /** `guide`: real-time chunking's still-executing plan (the chunk's first guide.delay steps equal it). */
+  infer(observations: PolicyObservation[], guide?: ChunkGuide): Promise<InferResult> {
     if (this.state === 'closed') return Promise.reject(new Error('policy worker is closed'));
     if (this.state !== 'up') return Promise.reject(this.unavailable());
     if (this.pending.size >= this.maxQueue) return Promise.reject(new PolicyBusyError(this.pending.size));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, t0: performance.now() });
-      this.worker.postMessage({ type: 'infer', id, observations } satisfies WorkerRequest);
+      this.worker.postMessage({
+        type: 'infer',
+        id,
+        observations,
+        ...(guide ? { guide } : {}),
+      } satisfies WorkerRequest);
     });
   }
 

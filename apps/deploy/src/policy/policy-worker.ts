@@ -75,7 +75,7 @@ try {
     try {
       // infer_ms is the policy's own call only; everything else on the request path is server overhead.
       const t0 = performance.now();
-      const c = policy.predictActionChunk(msg.observations);
+      const c = policy.predictActionChunk(msg.observations, msg.guide);
       const inferMs = performance.now() - t0;
       const chunk = {
         arm: c.arm,

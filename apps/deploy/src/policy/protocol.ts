@@ -1,6 +1,6 @@
 /** Messages between the main thread (`PolicyClient`) and the policy worker thread. */
 
-import type { BackboneType, ChunkPrediction, PolicyObservation } from '@anchor-refine/policy';
+import type { BackboneType, ChunkGuide, ChunkPrediction, PolicyObservation } from '@anchor-refine/policy';
 
 export type InitPreset = 'tiny' | 'small';
 
@@ -39,7 +39,7 @@ export interface PolicyInfo {
 }
 
 export type WorkerRequest =
-  | { type: 'infer'; id: number; observations: PolicyObservation[] }
+  | { type: 'infer'; id: number; observations: PolicyObservation[]; guide?: ChunkGuide }
   | { type: 'close' };
 
 export type WorkerReply =

@@ -15,7 +15,7 @@ export interface SimRobotOptions {
 }
 
 /** SO-101 joint ranges used for safety clamping (rad; the sim clamps to its own ranges as well). */
-const LIMITS = {
+export const SIM_JOINT_LIMITS = {
   min: Float32Array.of(-1.92, -1.75, -1.69, -1.66, -2.74),
   max: Float32Array.of(1.92, 1.75, 1.69, 2.2, 2.84),
 };
@@ -23,7 +23,7 @@ const LIMITS = {
 export class SimRobot implements Robot {
   readonly name = 'sim';
   readonly armDim = 5;
-  readonly jointLimits = LIMITS;
+  readonly jointLimits = SIM_JOINT_LIMITS;
   readonly cameras = ['front', 'wrist'];
   private obs: Observation;
   torque = true;

@@ -1,7 +1,8 @@
 /**
  * The robot control loop: read state and cameras, keep the policy busy in its worker (one request in
- * flight), execute one action per period from the chunk schedule (queue or temporal ensembling), and
- * filter every command through the safety limits.
+ * flight), execute one action per period from the chunk schedule (`--schedule queue | ensemble |
+ * async-blend | rtc`), and filter every command through the safety limits. The delay the schedules plan
+ * for is measured online: the p95 of request → result latencies, in steps (`DelayPlanner`).
  *
  * Watchdog: when no action covers the current step (the model is late, stalled or failed to answer
  * within the period), the loop holds the present position instead of repeating or extrapolating.
@@ -9,15 +10,26 @@
  */
 
 import { resizeBilinear } from '@anchor-refine/datasets';
-import type { ChunkPrediction, PolicyObservation } from '@anchor-refine/policy';
+import type { ChunkGuide, ChunkPrediction, PolicyObservation } from '@anchor-refine/policy';
 import type { PolicyInfo } from '../policy/protocol.js';
 import type { Robot } from '../robot/robot.js';
 import { applySafety } from './safety.js';
 import { type ActionSchedule, EnsembleSchedule, QueueSchedule } from './schedule.js';
+import {
+  DelayPlanner,
+  isScheduleName,
+  makeSchedule,
+  SCHEDULES,
+  type ScheduleName,
+} from './schedules/index.js';
 
 export interface ChunkSource {
   readonly info: PolicyInfo;
-  infer(observations: PolicyObservation[]): Promise<{ chunk: ChunkPrediction; inferMs: number }>;
+  /** `guide`: real-time chunking's still-executing plan (`rtc` schedule) */
+  infer(
+    observations: PolicyObservation[],
+    guide?: ChunkGuide,
+  ): Promise<{ chunk: ChunkPrediction; inferMs: number }>;
 }
 
 export interface ControlLoopConfig {
@@ -29,6 +41,14 @@ export interface ControlLoopConfig {
   temporalEnsemble?: number | null;
   /** queue mode: request the next chunk this many steps before the plan runs out */
   prefetch: number;
+  /** the schedule; default: the policy's execution config (queue, or ensemble when it names k) */
+  schedule?: ScheduleName;
+  /** async-blend / rtc: request the next chunk when this fraction of a chunk is left (default 0.5) */
+  threshold?: number;
+  /** rtc: β, the guidance weight cap of flow policies */
+  maxGuidanceWeight?: number;
+  /** added to every inference (ms): an injected delay, to test a schedule against a slow model */
+  injectDelayMs?: number;
   /** largest joint change per step (policy units); Infinity disables */
   maxDeltaPerStep: number;
   /** stop after this many steps (default: until stop()) */
@@ -59,6 +79,11 @@ export interface LoopStats {
   inferences: number;
   meanInferMs: number;
   maxLateMs: number;
+  /** the schedule that ran */
+  schedule: ScheduleName;
+  /** p95 of request → result latency (ms) and the delay it planned for at the end (steps) */
+  latencyP95Ms: number;
+  plannedDelaySteps: number;
 }
 
 export function validateLoopConfig(c: ControlLoopConfig): void {
@@ -72,6 +97,12 @@ export function validateLoopConfig(c: ControlLoopConfig): void {
     throw new Error(`run config: maxSteps must be a positive integer, got ${c.maxSteps}`);
   if (c.actionsPerChunk !== undefined && (!Number.isInteger(c.actionsPerChunk) || c.actionsPerChunk < 1))
     throw new Error(`run config: actionsPerChunk must be a positive integer, got ${c.actionsPerChunk}`);
+  if (c.schedule !== undefined && !isScheduleName(c.schedule))
+    throw new Error(`run config: schedule must be one of ${SCHEDULES.join(', ')}, got '${c.schedule}'`);
+  if (c.threshold !== undefined && !(c.threshold > 0 && c.threshold < 1))
+    throw new Error(`run config: threshold must be in (0, 1), got ${c.threshold}`);
+  if (c.injectDelayMs !== undefined && !(c.injectDelayMs >= 0 && Number.isFinite(c.injectDelayMs)))
+    throw new Error(`run config: injectDelayMs must be a number ≥ 0, got ${c.injectDelayMs}`);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -79,6 +110,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class ControlLoop {
   private stopping = false;
   private readonly schedule: ActionSchedule;
+  private readonly scheduleName: ScheduleName;
+  private readonly planner: DelayPlanner;
   private readonly history: PolicyObservation[] = [];
 
   constructor(
@@ -102,7 +135,23 @@ export class ControlLoop {
       );
     const k = config.temporalEnsemble === undefined ? info.temporalEnsemble : config.temporalEnsemble;
     const apc = Math.min(config.actionsPerChunk ?? info.actionsPerChunk, info.horizon);
-    this.schedule = k === null ? new QueueSchedule(apc, config.prefetch) : new EnsembleSchedule(k);
+    this.planner = new DelayPlanner(1000 / config.rateHz);
+    this.scheduleName = config.schedule ?? (k === null ? 'queue' : 'ensemble');
+    this.schedule =
+      config.schedule === undefined
+        ? k === null
+          ? new QueueSchedule(apc, config.prefetch)
+          : new EnsembleSchedule(k)
+        : makeSchedule(config.schedule, {
+            horizon: info.horizon,
+            actionsPerChunk: apc,
+            ensembleK: k,
+            planner: this.planner,
+            ...(config.threshold !== undefined ? { threshold: config.threshold } : {}),
+            ...(config.maxGuidanceWeight !== undefined
+              ? { maxGuidanceWeight: config.maxGuidanceWeight }
+              : {}),
+          });
   }
 
   stop(): void {
@@ -140,16 +189,24 @@ export class ControlLoop {
       inferences: 0,
       meanInferMs: 0,
       maxLateMs: 0,
+      schedule: this.scheduleName,
+      latencyP95Ms: 0,
+      plannedDelaySteps: 0,
     };
     let inferTotal = 0;
     let inFlight = false;
     let failure: Error | null = null;
+    const inject = this.config.injectDelayMs ?? 0;
     const request = (t: number) => {
       inFlight = true;
       const hist = [...this.history];
+      const guide = this.schedule.guideFor?.(t);
+      const t0 = performance.now();
       return this.source
-        .infer(hist)
-        .then((r) => {
+        .infer(hist, guide)
+        .then(async (r) => {
+          if (inject > 0) await sleep(inject);
+          this.planner.record(performance.now() - t0);
           this.schedule.add(t, r.chunk);
           stats.inferences++;
           inferTotal += r.inferMs;
@@ -210,6 +267,8 @@ export class ControlLoop {
       stats.durationS = (performance.now() - t0) / 1000;
       stats.achievedHz = stats.steps / Math.max(stats.durationS, 1e-9);
       stats.meanInferMs = stats.inferences ? inferTotal / stats.inferences : 0;
+      stats.latencyP95Ms = this.planner.p95Ms() ?? 0;
+      stats.plannedDelaySteps = this.planner.steps();
       return stats;
     } finally {
       await this.robot.disableTorque().catch(() => undefined);

@@ -7,7 +7,7 @@
  *   exp(−k·i) with i = 0 for the oldest; the gripper from the same mean of close probabilities > 0.5.
  */
 
-import type { ChunkPrediction } from '@anchor-refine/policy';
+import type { ChunkGuide, ChunkPrediction } from '@anchor-refine/policy';
 
 export interface ScheduledAction {
   joints: Float32Array;
@@ -21,6 +21,11 @@ export interface ActionSchedule {
   actionAt(t: number): ScheduledAction | undefined;
   /** Whether to request a new chunk at step `t`. */
   wantsChunk(t: number): boolean;
+  /**
+   * Real-time chunking: the plan still executing from step `t` on, sent with the request at step `t`
+   * (its first `delay` steps run while the model thinks). Undefined: request without a guide.
+   */
+  guideFor?(t: number): ChunkGuide | undefined;
   reset(): void;
 }
 
