@@ -35,6 +35,7 @@ import {
   xvlaDefaults,
 } from './mapping.js';
 import { toObservation } from './observation.js';
+import { parseRtcField } from './rtc-request.js';
 
 export interface PolicyServer {
   /** The address the server is bound to (as the OS reports it). */
@@ -175,7 +176,8 @@ export async function startServer(
         history.push(obs);
         if (history.length > info.history) history.shift();
         const decodeMs = performance.now() - tDecode;
-        const r: InferResult = await policy.infer([...history]);
+        const guide = parseRtcField(msg as Record<string, unknown>, mappings.openpi, info, asNd);
+        const r: InferResult = await policy.infer([...history], guide);
         const actions = chunkToActions(mappings.openpi, r.chunk);
         const reply = packNumpy({
           actions: ndarray(actions, [r.chunk.horizon, r.chunk.armDim + 1]),
@@ -289,7 +291,8 @@ export async function startServer(
       release(); // nothing in `obs` points into the body
       // /act is stateless: the policy sees this one frame (its history is padded by the policy).
       const decodeMs = performance.now() - tDecode;
-      const r = await policy.infer([obs]);
+      const guide = parseRtcField(msg as Record<string, unknown>, mappings.xvla, info, parseJsonNumpy);
+      const r = await policy.infer([obs], guide);
       const flat = chunkToActions(mappings.xvla, r.chunk);
       const d = r.chunk.armDim + 1;
       const action: number[][] = [];
