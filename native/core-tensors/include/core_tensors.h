@@ -135,6 +135,26 @@ ct_status ct_residual_compose_backward(const ct_compose_desc *d, const float *an
                                        const float *d_arm, const float *d_prob, float *d_arm_in,
                                        float *d_logit, float *d_grip_delta);
 
+/* ---- optimizer (AdamW, global gradient norm) ------------------------------------------------------ */
+
+typedef struct ct_adamw_desc {
+  double beta1, beta2, eps;
+  double decay;      /* 1 - lr * weight_decay */
+  double step_size;  /* lr / (1 - beta1^t) */
+  double sqrt_bc2;   /* sqrt(1 - beta2^t), > 0 */
+  double grad_scale; /* gradients are multiplied by this first (1 = none; a clip coefficient) */
+} ct_adamw_desc;
+
+/* One AdamW step over n elements (torch.optim.AdamW order, double arithmetic, float32 storage):
+ *   g' = grad_scale*g;  m' = beta1*m + (1-beta1)*g';  v' = beta2*v + (1-beta2)*g'^2
+ *   p' = p*decay - step_size*m' / (sqrt(v')/sqrt_bc2 + eps)
+ * Writes out_p/out_m/out_v (they may alias p/m/v). Independent of the thread count. */
+ct_status ct_adamw_update(const ct_adamw_desc *d, int64_t n, const float *p, const float *g, const float *m,
+                          const float *v, float *out_p, float *out_m, float *out_v);
+
+/* *out = sum of x[i]^2 in double (fixed blocks in a fixed order: independent of the thread count). */
+ct_status ct_sum_squares(int64_t n, const float *x, double *out);
+
 /* ---- CUDA (host pointers in and out; the kernels copy to and from the device) --------------------- */
 
 /* Number of usable CUDA devices; 0 when none or when CUDA was not compiled in. */

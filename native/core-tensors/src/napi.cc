@@ -463,6 +463,49 @@ void residual_compose_backward(const Napi::CallbackInfo &info) {
   });
 }
 
+// ---- optimizer -----------------------------------------------------------------------------------------
+
+// adamwUpdate({beta1, beta2, eps, decay, stepSize, sqrtBc2, gradScale}, p, g, m, v, outP, outM, outV)
+void adamw_update(const Napi::CallbackInfo &info) {
+  Fn f{info.Env(), "adamwUpdate"};
+  Napi::Object o = f.object(info[0], "args");
+  ct_adamw_desc d{};
+  d.beta1 = f.number(o.Get("beta1"), "args.beta1", true);
+  d.beta2 = f.number(o.Get("beta2"), "args.beta2", true);
+  d.eps = f.number(o.Get("eps"), "args.eps", true);
+  d.decay = f.number(o.Get("decay"), "args.decay", true);
+  d.step_size = f.number(o.Get("stepSize"), "args.stepSize", true);
+  d.sqrt_bc2 = f.number(o.Get("sqrtBc2"), "args.sqrtBc2", true);
+  d.grad_scale = o.Get("gradScale").IsUndefined() ? 1.0 : f.number(o.Get("gradScale"), "args.gradScale", true);
+  const char *names[7] = {"p", "g", "m", "v", "outP", "outM", "outV"};
+  float *arr[7];
+  size_t len[7];
+  for (int i = 0; i < 7; ++i) arr[i] = f.f32(info[i + 1], names[i], false, &len[i]);
+  const std::string dims = "p has " + std::to_string(len[0]) + " floats";
+  for (int i = 1; i < 7; ++i) f.expect(names[i], "floats", len[i], (int64_t)len[0], "p.length", dims);
+  run_kernel(f.env, f.name, [&] {
+    return ct_adamw_update(&d, (int64_t)len[0], arr[0], arr[1], arr[2], arr[3], arr[4], arr[5], arr[6]);
+  });
+}
+
+// sumSquares([x0, x1, ...]) -> Float64Array of sum(xi^2) per array
+Napi::Value sum_squares(const Napi::CallbackInfo &info) {
+  Fn f{info.Env(), "sumSquares"};
+  if (!info[0].IsArray()) type_error(f.env, f.pre() + "arrays must be an Array of Float32Array, got " + describe(info[0]));
+  Napi::Array list = info[0].As<Napi::Array>();
+  const uint32_t n = list.Length();
+  Napi::Float64Array out = Napi::Float64Array::New(f.env, n);
+  for (uint32_t i = 0; i < n; ++i) {
+    size_t len = 0;
+    const std::string what = "arrays[" + std::to_string(i) + "]";
+    float *x = f.f32(list.Get(i), what.c_str(), false, &len);
+    double s = 0.0;
+    run_kernel(f.env, f.name, [&] { return ct_sum_squares((int64_t)len, x, &s); });
+    out[i] = s;
+  }
+  return out;
+}
+
 // ---- library ------------------------------------------------------------------------------------------
 
 Napi::Value features(const Napi::CallbackInfo &info) {
@@ -771,6 +814,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("geluBackward", Napi::Function::New(env, gelu_backward, "geluBackward"));
   exports.Set("softmaxForward", Napi::Function::New(env, softmax_forward, "softmaxForward"));
   exports.Set("regionCopy", Napi::Function::New(env, region_copy, "regionCopy"));
+  exports.Set("adamwUpdate", Napi::Function::New(env, adamw_update, "adamwUpdate"));
+  exports.Set("sumSquares", Napi::Function::New(env, sum_squares, "sumSquares"));
   return exports;
 }
 

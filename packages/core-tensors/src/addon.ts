@@ -87,8 +87,33 @@ export type ResidualComposeFn = (
   closed: Uint8Array,
 ) => void;
 
+/** Scalars of one AdamW step (ct_adamw_desc): decay = 1 − lr·wd, stepSize = lr / (1 − β1^t), sqrtBc2 = √(1 − β2^t). */
+export interface AdamWArgs {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  decay: number;
+  stepSize: number;
+  sqrtBc2: number;
+  /** Gradients are multiplied by this first (default 1). */
+  gradScale?: number;
+}
+
 export interface CoreTensorsAddon {
   features(): AddonFeatures;
+  /** One AdamW step over p (ct_adamw_update, double arithmetic, float32 storage); all arrays p's length. */
+  adamwUpdate(
+    args: AdamWArgs,
+    p: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    outP: Float32Array,
+    outM: Float32Array,
+    outV: Float32Array,
+  ): void;
+  /** Σ x² of each array, accumulated in double (ct_sum_squares). */
+  sumSquares(arrays: readonly Float32Array[]): Float64Array;
   setThreads(n: number): void;
   /** C = op(A) op(B) row-major; see ct_gemm_run. */
   gemm: GemmFn;

@@ -7,6 +7,7 @@
 import './gradients/register_gradients.js';
 
 export type {
+  AdamWArgs,
   AddonFeatures,
   AttentionArgs,
   AttentionForwardFn,
@@ -21,6 +22,7 @@ export { type BackendInfo, type BackendName, backendInfo, selectBackend, setThre
 export { type BufferPoolStats, bufferPoolStats, clearBufferPool } from './buffer_pool.js';
 export { assertBinary, assertRank, assertSameShape, shapeText } from './checks.js';
 export { cuda } from './cuda.js';
+export { activeNativeAddon, nativeHostValues, nativeOutputArray } from './host_arrays.js';
 export * as kernelNames from './kernel_names.js';
 export { NATIVE_BACKEND } from './kernels/register_native_kernels.js';
 export { attentionBias } from './ops/attention_bias.js';

@@ -1,4 +1,10 @@
 /** AdamW (Loshchilov & Hutter, decoupled weight decay) with torch.optim.AdamW semantics. */
+import {
+  type AdamWArgs,
+  activeNativeAddon,
+  nativeHostValues,
+  nativeOutputArray,
+} from '@anchor-refine/core-tensors';
 import * as tf from '@tensorflow/tfjs';
 import { Optimizer, type ParamState } from './optimizer.js';
 import { checkNonNegative, type NamedParameters, type ParamGroupRule, type ResolvedParam } from './params.js';
@@ -85,6 +91,15 @@ export class AdamW extends Optimizer {
   private updateOnHost(param: ResolvedParam, grad: tf.Tensor, state: ParamState, lr: number): tf.Tensor[] {
     const [beta1, beta2] = this.betas;
     const p = param.variable;
+    const native = nativeAdamW(p, grad, state, {
+      beta1,
+      beta2,
+      eps: this.eps,
+      decay: 1 - lr * param.group.weightDecay,
+      stepSize: lr / (1 - beta1 ** state.step),
+      sqrtBc2: Math.sqrt(1 - beta2 ** state.step),
+    });
+    if (native) return native;
     const pv = p.dataSync() as Float32Array;
     const gv = grad.dataSync() as Float32Array;
     const mv = state.slots[0].dataSync() as Float32Array;
@@ -108,6 +123,31 @@ export class AdamW extends Optimizer {
     p.assign(tf.tensor(np, p.shape, 'float32'));
     return [tf.tensor(nm, p.shape, 'float32'), tf.tensor(nv, p.shape, 'float32')];
   }
+}
+
+/**
+ * The host update as one native pass (core-tensors' ct_adamw_update: the same double arithmetic and
+ * float32 stores as the JS loop, bit for bit) reading the stored arrays in place and writing pooled ones,
+ * when the backend is `native`; undefined otherwise.
+ */
+function nativeAdamW(
+  p: tf.Variable,
+  grad: tf.Tensor,
+  state: ParamState,
+  args: AdamWArgs,
+): tf.Tensor[] | undefined {
+  const addon = activeNativeAddon();
+  if (!addon) return undefined;
+  const pv = nativeHostValues(p);
+  const gv = nativeHostValues(grad);
+  const mv = nativeHostValues(state.slots[0]);
+  const vv = nativeHostValues(state.slots[1]);
+  if (!pv || !gv || !mv || !vv) return undefined;
+  const n = pv.length;
+  const [np, nm, nv] = [nativeOutputArray(n), nativeOutputArray(n), nativeOutputArray(n)];
+  addon.adamwUpdate(args, pv, gv, mv, vv, np, nm, nv);
+  p.assign(tf.tensor(np, p.shape, 'float32'));
+  return [tf.tensor(nm, p.shape, 'float32'), tf.tensor(nv, p.shape, 'float32')];
 }
 
 /** True when tensors live in host typed arrays that dataSync() reads without a device copy. */

@@ -1,4 +1,5 @@
 /** Global L2 gradient-norm clipping, as torch.nn.utils.clip_grad_norm_ (but returning new tensors). */
+import { activeNativeAddon, nativeHostValues } from '@anchor-refine/core-tensors';
 import * as tf from '@tensorflow/tfjs';
 import { type GradMap, gradEntries } from './grads.js';
 
@@ -56,9 +57,7 @@ export function clipGradNorm(
   }
   if (entries.length === 0) return { grads: new Map(), totalNorm: 0, clipped: false, skipped: false };
 
-  const sumsSq = tf.tidy(() => tf.stack(entries.map(([, g]) => g.square().sum())));
-  const perTensor = sumsSq.dataSync();
-  sumsSq.dispose();
+  const perTensor = sumsOfSquares(entries.map(([, g]) => g));
   let total = 0;
   for (const s of perTensor) total += s; // float64 accumulation across tensors
   const totalNorm = Math.sqrt(total);
@@ -73,4 +72,18 @@ export function clipGradNorm(
   const out = new Map<string, tf.Tensor>();
   for (const [name, g] of entries) out.set(name, tf.keep(clipped ? tf.tidy(() => g.mul(coef)) : tf.clone(g)));
   return { grads: out, totalNorm, clipped, skipped: false };
+}
+
+/**
+ * Σ g² of each gradient: on the `native` backend one addon call over the stored arrays (double
+ * accumulation, no tensors created); elsewhere one stacked tf reduction and a single read-back.
+ */
+function sumsOfSquares(grads: tf.Tensor[]): Float64Array | Float32Array {
+  const addon = activeNativeAddon();
+  const host = addon ? grads.map(nativeHostValues) : [];
+  if (addon && host.every((v) => v !== undefined)) return addon.sumSquares(host as Float32Array[]);
+  const sumsSq = tf.tidy(() => tf.stack(grads.map((g) => g.square().sum())));
+  const out = sumsSq.dataSync() as Float32Array;
+  sumsSq.dispose();
+  return out;
 }
