@@ -21,7 +21,14 @@ export {
   type NormalizerJson,
   type NormMode,
 } from './normalize.js';
-export { type EpisodeInfo, LeRobotDataset, type OpenOptions, openDataset, type ReadValue } from './reader.js';
+export {
+  type EpisodeInfo,
+  type ImageOptions,
+  LeRobotDataset,
+  type OpenOptions,
+  openDataset,
+  type ReadValue,
+} from './reader.js';
 export { type SampleBatch, Sampler, type Split } from './sampler.js';
 export { type ResolvedSamplerConfig, type SamplerConfig, validateSamplerConfig } from './sampler-config.js';
 export {
@@ -33,5 +40,11 @@ export {
   type FeatureStats,
   QUANTILES,
 } from './stats.js';
-export { DEFAULT_VIDEO_ENCODING, FFMPEG_MISSING, ffmpegAvailable, type VideoEncoding } from './video.js';
+export {
+  DEFAULT_VIDEO_ENCODING,
+  FFMPEG_MISSING,
+  ffmpegAvailable,
+  type VideoEncoding,
+  videoDecodeStats,
+} from './video.js';
 export { DatasetWriter, type FrameValue, type WriterOptions } from './writer.js';

@@ -8,6 +8,11 @@ export class LruCache<V> {
     private readonly sizeOf: (v: V) => number,
   ) {}
 
+  /** True when `key` is cached or loading (does not touch its recency). */
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
+
   get(key: string, load: () => Promise<V>): Promise<V> {
     const hit = this.map.get(key);
     if (hit) {

@@ -7,7 +7,8 @@ import { type DatasetInfo, parseInfo, templatePath } from './info.js';
 import { LruCache } from './lru.js';
 import { type LoadedParquet, loadParquet, type ParquetRow, readRows } from './parquet-io.js';
 import { aggregateDatasetStats, type DatasetStats, parseDatasetStats } from './stats.js';
-import { decodeVideoFrames, requireFfmpeg } from './video.js';
+import { requireFfmpeg } from './video.js';
+import { VideoFrames } from './video-frames.js';
 
 export interface EpisodeInfo {
   episodeIndex: number;
@@ -28,10 +29,15 @@ export type ReadValue = number | boolean | string | Float32Array | Float64Array 
 export interface OpenOptions {
   /** bytes of encoded image columns kept in memory (per-file column loads); default 1 GiB */
   imageCacheBytes?: number;
-  /** bytes of decoded video segments kept in memory; default 512 MiB */
+  /** bytes of decoded video frames kept in memory (blocks of a few MB, LRU); default 512 MiB */
   videoCacheBytes?: number;
   /** timestamp tolerance in seconds (LeRobot `tolerance_s`, 1e-4) */
   toleranceS?: number;
+}
+
+export interface ImageOptions {
+  /** video features: decode scaled to [height, width] (image features ignore it) */
+  size?: [number, number];
 }
 
 /** A LeRobot dataset opened for reading. Numeric columns live in memory; images load lazily. */
@@ -41,7 +47,7 @@ export class LeRobotDataset {
   readonly numFrames: number;
   private readonly episodeOfFrame: Int32Array;
   private readonly imageColumns: LruCache<Uint8Array[]>;
-  private readonly videoSegments: LruCache<Uint8Array>;
+  private readonly videoFrames: VideoFrames;
 
   constructor(
     readonly root: string,
@@ -64,7 +70,7 @@ export class LeRobotDataset {
     this.imageColumns = new LruCache(opts.imageCacheBytes ?? 2 ** 30, (v) =>
       v.reduce((s, b) => s + b.length, 0),
     );
-    this.videoSegments = new LruCache(opts.videoCacheBytes ?? 2 ** 29, (v) => v.length);
+    this.videoFrames = new VideoFrames(root, info.fps, opts.videoCacheBytes ?? 2 ** 29);
   }
 
   get fps(): number {
@@ -121,12 +127,22 @@ export class LeRobotDataset {
   }
 
   /** Decoded image (HWC RGB uint8) of a camera feature at global frame `i`. */
-  async image(key: string, i: number): Promise<DecodedImage> {
-    return (await this.images(key, [i]))[0];
+  async image(key: string, i: number, opts: ImageOptions = {}): Promise<DecodedImage> {
+    return (await this.images(key, [i], opts))[0];
   }
 
-  /** Decoded images of one camera for several frames (video segments are decoded once and cached). */
-  async images(key: string, indices: readonly number[]): Promise<DecodedImage[]> {
+  /** Bytes of decoded video frames cached now (bounded by `videoCacheBytes`). */
+  get videoCacheSizeBytes(): number {
+    return this.videoFrames.sizeBytes;
+  }
+
+  /**
+   * Decoded images of one camera for several frames. Video frames are decoded in blocks (one sequential
+   * ffmpeg pass per run of consecutive blocks, seeking from the nearest keyframe) and cached with bounded
+   * memory; `size` has ffmpeg scale them to [height, width] (bilinear) before they are converted to RGB and
+   * piped, which costs far less than full-size frames. Image (PNG/JPEG) features ignore `size` and come at their stored size.
+   */
+  async images(key: string, indices: readonly number[], opts: ImageOptions = {}): Promise<DecodedImage[]> {
     const spec = this.features[key];
     if (!spec || (spec.dtype !== 'image' && spec.dtype !== 'video')) {
       throw new DatasetError(
@@ -136,16 +152,32 @@ export class LeRobotDataset {
       );
     }
     const { height, width, chw } = imageLayout(spec);
+    for (const i of indices) this.checkIndex(i);
+    if (spec.dtype === 'video') {
+      const [h, w] = opts.size ?? [height, width];
+      const out: DecodedImage[] = new Array(indices.length);
+      const byEpisode = new Map<number, number[]>();
+      indices.forEach((i, n) => {
+        const e = this.episodeOfFrame[i];
+        const list = byEpisode.get(e);
+        if (list) list.push(n);
+        else byEpisode.set(e, [n]);
+      });
+      await Promise.all(
+        [...byEpisode].map(async ([e, slots]) => {
+          const episode = this.episodes[e];
+          const frames = slots.map((n) => (indices[n] as number) - episode.from);
+          const data = await this.videoFrames.frames({ key, episode, frames, width: w, height: h });
+          slots.forEach((n, j) => {
+            out[n] = { data: data[j] as Uint8Array, height: h, width: w };
+          });
+        }),
+      );
+      return out;
+    }
     return Promise.all(
       indices.map(async (i) => {
-        this.checkIndex(i);
         const ep = this.episodes[this.episodeOfFrame[i]];
-        if (spec.dtype === 'video') {
-          const seg = await this.videoSegment(key, ep);
-          const fb = height * width * 3;
-          const off = (i - ep.from) * fb;
-          return { data: seg.subarray(off, off + fb), height, width };
-        }
         const col = await this.imageColumn(key, ep.dataFile);
         const row = i - (this.fileStart.get(ep.dataFile) ?? 0);
         let img: DecodedImage;
@@ -189,23 +221,6 @@ export class LeRobotDataset {
     });
   }
 
-  private videoSegment(key: string, ep: EpisodeInfo): Promise<Uint8Array> {
-    const v = ep.videos[key];
-    const { height, width } = imageLayout(this.features[key]);
-    return this.videoSegments.get(`${key}\0${ep.episodeIndex}`, () =>
-      decodeVideoFrames(
-        join(this.root, v.file),
-        v.file,
-        key,
-        v.fromTimestamp,
-        ep.length,
-        this.fps,
-        width,
-        height,
-      ),
-    );
-  }
-
   /** All features of one frame, images decoded, plus the task string (as LeRobot's `__getitem__`). */
   async getFrame(i: number): Promise<Record<string, ReadValue> & { task: string }> {
     this.checkIndex(i);
@@ -218,7 +233,7 @@ export class LeRobotDataset {
     return { ...out, task: this.tasks[ti] };
   }
 
-  /** Frames [start, end) of the episode at position `episode` in `episodes`. */
+  /** Frames [start, end) of the episode at position `episode` in `episodes` (videos decoded in one pass). */
   async getEpisodeFrames(
     episode: number,
     start = 0,
@@ -227,9 +242,17 @@ export class LeRobotDataset {
     const ep = this.episodes[episode];
     if (!ep) throw new RangeError(`episode ${episode} is outside [0, ${this.episodes.length})`);
     const stop = Math.min(end ?? ep.length, ep.length);
-    const out = [];
-    for (let f = start; f < stop; f++) out.push(await this.getFrame(ep.from + f));
-    return out;
+    const indices = Array.from({ length: Math.max(0, stop - start) }, (_, f) => ep.from + start + f);
+    const cams = new Map<string, DecodedImage[]>();
+    for (const k of this.cameraKeys) cams.set(k, await this.images(k, indices));
+    return indices.map((i, n) => {
+      const out: Record<string, ReadValue> = {};
+      for (const [k, f] of Object.entries(this.features)) {
+        out[k] =
+          f.dtype === 'image' || f.dtype === 'video' ? (cams.get(k) as DecodedImage[])[n] : this.value(k, i);
+      }
+      return { ...out, task: this.tasks[this.numeric.task_index[i]] };
+    });
   }
 }
 

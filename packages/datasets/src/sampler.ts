@@ -197,11 +197,14 @@ export class Sampler {
     const images: SampleBatch['images'] = {};
     for (const [key, name] of Object.entries(cfg.cameras)) {
       const need = [...new Set(Array.from(slotFrame).filter((f) => f >= 0))];
-      const decoded = await ds.images(key, need);
+      // Video cameras are decoded at the batch size directly; stored images are resized here.
+      const decoded = await ds.images(key, need, cfg.imageSize ? { size: cfg.imageSize } : {});
       const byFrame = new Map<number, DecodedImage>();
       need.forEach((f, i) => {
         const img = decoded[i];
-        byFrame.set(f, cfg.imageSize ? resizeBilinear(img, cfg.imageSize[0], cfg.imageSize[1]) : img);
+        const size = cfg.imageSize;
+        const resize = size !== undefined && (img.height !== size[0] || img.width !== size[1]);
+        byFrame.set(f, resize ? resizeBilinear(img, size[0], size[1]) : img);
       });
       const first = byFrame.values().next().value as DecodedImage;
       const hi = first.height;

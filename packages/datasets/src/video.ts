@@ -111,11 +111,75 @@ export async function concatVideos(inputs: string[], outPath: string): Promise<v
   await rename(tmp, outPath);
 }
 
+/** Counters of this process's video decoding (ffmpeg runs and frames delivered), for tests and benchmarks. */
+export const videoDecodeStats = { processes: 0, frames: 0 };
+
+/** `count` consecutive frames of one video file from the frame whose timestamp is `fromTs` (seconds). */
+export interface VideoSegment {
+  path: string;
+  /** path relative to the dataset root, for errors */
+  relPath: string;
+  fromTs: number;
+  count: number;
+}
+
 /**
- * Decodes `count` frames starting at the frame whose timestamp is `fromTs` (seconds) to concatenated HWC RGB.
- * The seek point is half a frame early, so the first frame returned is the one nearest to `fromTs` even when
- * float rounding puts `fromTs` a hair after its pts. Fewer frames than asked is an error naming the file.
+ * Decodes several segments (of one or several files) in ONE ffmpeg run, scaled to `width`×`height`, as
+ * concatenated HWC RGB per segment. Starting ffmpeg costs far more than decoding a few frames, so cache
+ * misses of a batch share one process. Each segment is an input with its own input seek: ffmpeg jumps to
+ * the nearest keyframe at or before the seek point and decodes forward, discarding the frames before it
+ * (accurate seek). The seek point is half a frame early, so a segment starts at the frame nearest to
+ * `fromTs` even when float rounding puts `fromTs` a hair after its pts. Fewer frames than asked is an
+ * error naming the file(s).
  */
+export async function decodeVideoSegments(
+  segments: readonly VideoSegment[],
+  field: string,
+  fps: number,
+  width: number,
+  height: number,
+): Promise<Uint8Array[]> {
+  const names = [...new Set(segments.map((s) => s.relPath))].join(', ');
+  for (const s of segments) requireFfmpeg(s.relPath, field);
+  const args: string[] = [];
+  const chains: string[] = [];
+  segments.forEach((s, k) => {
+    args.push('-ss', Math.max(0, s.fromTs - 0.5 / fps).toFixed(6), '-i', s.path);
+    chains.push(
+      `[${k}:v:0]trim=end_frame=${s.count},setpts=PTS-STARTPTS,scale=${width}:${height}:flags=bilinear,setsar=1[v${k}]`,
+    );
+  });
+  const inputs = segments.map((_, k) => `[v${k}]`).join('');
+  const graph = `${chains.join(';')};${inputs}concat=n=${segments.length}:v=1:a=0[out]`;
+  args.push('-filter_complex', graph, '-map', '[out]', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1');
+  let out: Buffer;
+  videoDecodeStats.processes += 1;
+  try {
+    out = await run(args);
+  } catch (e) {
+    throw new DatasetError(names, field, `cannot decode video: ${(e as Error).message}`);
+  }
+  const frameBytes = width * height * 3;
+  const want = segments.reduce((n, s) => n + s.count, 0);
+  videoDecodeStats.frames += Math.floor(out.length / frameBytes);
+  if (out.length !== want * frameBytes) {
+    const where = segments.map((s) => `${s.count} from t=${s.fromTs.toFixed(4)} s`).join(', ');
+    throw new DatasetError(
+      names,
+      field,
+      `expected ${want} frames (${where}) but the video yielded ${Math.floor(out.length / frameBytes)}`,
+    );
+  }
+  const bytes = new Uint8Array(out.buffer, out.byteOffset, out.length);
+  let off = 0;
+  return segments.map((s) => {
+    const part = bytes.subarray(off, off + s.count * frameBytes);
+    off += s.count * frameBytes;
+    return part;
+  });
+}
+
+/** One segment: `count` frames from `fromTs` (see decodeVideoSegments). */
 export async function decodeVideoFrames(
   path: string,
   relPath: string,
@@ -126,35 +190,6 @@ export async function decodeVideoFrames(
   width: number,
   height: number,
 ): Promise<Uint8Array> {
-  requireFfmpeg(relPath, field);
-  const ss = Math.max(0, fromTs - 0.5 / fps);
-  let out: Buffer;
-  try {
-    out = await run([
-      '-ss',
-      ss.toFixed(6),
-      '-i',
-      path,
-      '-frames:v',
-      String(count),
-      '-f',
-      'rawvideo',
-      '-pix_fmt',
-      'rgb24',
-      '-s',
-      `${width}x${height}`,
-      'pipe:1',
-    ]);
-  } catch (e) {
-    throw new DatasetError(relPath, field, `cannot decode video: ${(e as Error).message}`);
-  }
-  const frameBytes = width * height * 3;
-  if (out.length !== count * frameBytes) {
-    throw new DatasetError(
-      relPath,
-      field,
-      `expected ${count} frames from t=${fromTs.toFixed(4)} s but the video yielded ${Math.floor(out.length / frameBytes)}`,
-    );
-  }
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  const [out] = await decodeVideoSegments([{ path, relPath, fromTs, count }], field, fps, width, height);
+  return out as Uint8Array;
 }
