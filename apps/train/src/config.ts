@@ -55,6 +55,8 @@ export interface TrainConfig {
   evalEvery: number;
   /** Episodes per task of that evaluation. */
   evalEpisodes: number;
+  /** Random-shift image augmentation: max shift in pixels (0 = off), both phases. */
+  augmentShift: number;
 }
 
 export const DEFAULT_PHASE: Record<PhaseName, PhaseConfig> = {
@@ -78,6 +80,9 @@ export const DEFAULT_TRAIN: Omit<TrainConfig, 'dataset' | 'outDir'> = {
   valBatches: 4,
   evalEvery: 0,
   evalEpisodes: 2,
+  // ±4 px at 96 px (DrQ's and Diffusion Policy's random-shift range): from-scratch vision encoders
+  // overfit a few thousand frames without it.
+  augmentShift: 4,
 };
 
 export class TrainConfigError extends Error {
@@ -242,6 +247,14 @@ export function validateTrainConfig(input: unknown): TrainConfig {
       d.evalEpisodes,
       (v) => isInt(v) && v >= 1,
       'use an integer ≥ 1',
+    ),
+    augmentShift: num(
+      input,
+      'augmentShift',
+      '',
+      d.augmentShift,
+      (v) => isInt(v) && v >= 0 && v <= 32,
+      'use an integer number of pixels in [0, 32] (0 = off)',
     ),
   };
   return cfg;

@@ -30,6 +30,7 @@ import {
   removeStaleTemps,
   saveCheckpoint,
 } from './checkpoint.js';
+import { augmentBatch } from './augment.js';
 import type { PhaseName, TrainConfig } from './config.js';
 import { ARM_DIM, openSampler, policyStatsFromDataset } from './data.js';
 import type { DistTrain } from './distributed.js';
@@ -255,7 +256,14 @@ export async function trainPhase(
     for (let step = startStep; step < pc.steps; step++) {
       const epoch = Math.floor(step / perEpoch);
       const global = sampler.epochBatches('train', epochOffset + epoch)[step % perEpoch];
-      const batch = (await sampler.batch(dist ? dist.shard(global) : global)) as PolicyBatch;
+      // Augmentation seed: a pure function of run seed, phase and step (resume sees the same batches);
+      // each sample's shift also depends on its frame only, so a rank's shard shifts it the same way.
+      const augSeed = (cfg.seed * 1_000_003 + epochOffset + step) >>> 0;
+      const batch = augmentBatch(
+        await sampler.batch(dist ? dist.shard(global) : global),
+        { pad: cfg.augmentShift },
+        augSeed,
+      ) as PolicyBatch;
       const lr = schedule(step);
       const r = dist
         ? await dist.step(policy, opt, batch, phase, { clipNorm: cfg.clipNorm, lr })
