@@ -11,6 +11,8 @@ import {
   type EpisodeRecord,
   type EvaluateConfig,
   evaluate,
+  exactMcNemar,
+  type FailureClass,
   TASK_IDS,
   type TaskId,
   type TaskReport,
@@ -54,6 +56,52 @@ export interface ClosedLoopResult {
   results: Partial<Record<EvalMode, ModeResult>>;
   /** per task, anchor-only → AnchorRefine (only when both modes ran) */
   transitions?: Record<string, Transitions>;
+  /** all tasks pooled: the paired test and the gripper-related failures (only when both modes ran) */
+  paired?: PairedSummary;
+}
+
+/** Failure classes that are the gripper's fault (the paper's "gripper-related failures"). */
+export const GRIPPER_FAILURES: readonly FailureClass[] = [
+  'closed_too_early',
+  'closed_too_late',
+  'missed_grasp',
+  'dropped',
+];
+
+export interface PairedSummary {
+  failToSuccess: number;
+  successToFail: number;
+  /** exact McNemar (two-sided sign test on the discordant episodes) */
+  pValue: number;
+  /** AnchorRefine − anchor-only success rate, pooled over tasks */
+  gain: number;
+  gripperFailures: { anchor: number; refine: number; relativeChange: number | null };
+}
+
+export function pairedSummary(
+  anchor: EpisodeRecord[],
+  refine: EpisodeRecord[],
+  tasks: TaskId[],
+): PairedSummary {
+  const per = Object.values(transitions(anchor, refine, tasks));
+  const b = per.reduce((a, t) => a + t.failToSuccess, 0);
+  const c = per.reduce((a, t) => a + t.successToFail, 0);
+  const inTasks = (r: EpisodeRecord) => tasks.includes(r.task);
+  const rate = (rs: EpisodeRecord[]) => {
+    const xs = rs.filter(inTasks);
+    return xs.length ? xs.filter((r) => r.success).length / xs.length : 0;
+  };
+  const grip = (rs: EpisodeRecord[]) =>
+    rs.filter((r) => inTasks(r) && r.failure !== null && GRIPPER_FAILURES.includes(r.failure)).length;
+  const ga = grip(anchor);
+  const gr = grip(refine);
+  return {
+    failToSuccess: b,
+    successToFail: c,
+    pValue: exactMcNemar(b, c),
+    gain: rate(refine) - rate(anchor),
+    gripperFailures: { anchor: ga, refine: gr, relativeChange: ga > 0 ? (gr - ga) / ga : null },
+  };
 }
 
 export function transitions(
@@ -113,7 +161,10 @@ export async function evalClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRe
   });
   const a = out.results.anchor;
   const r = out.results.refine;
-  if (a && r) out.transitions = transitions(a.episodes, r.episodes, tasks);
+  if (a && r) {
+    out.transitions = transitions(a.episodes, r.episodes, tasks);
+    out.paired = pairedSummary(a.episodes, r.episodes, tasks);
+  }
   return out;
 }
 
@@ -148,9 +199,20 @@ export function formatTable(res: ClosedLoopResult): string {
     const n = ts.reduce((a, t) => a + t.episodes, 0);
     avg.push(`${s}/${n} ${pct(n ? s / n : 0)}`);
   }
+  if (res.paired) avg.push(String(res.paired.failToSuccess), String(res.paired.successToFail));
   rows.push(avg);
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r) => r.map((x, c) => (x ?? '').padEnd(widths[c])).join('  ')).join('\n');
+  const table = rows.map((r) => r.map((x, c) => (x ?? '').padEnd(widths[c])).join('  ')).join('\n');
+  const p = res.paired;
+  if (!p) return table;
+  const g = p.gripperFailures;
+  const change =
+    g.relativeChange === null
+      ? 'n/a'
+      : `${g.relativeChange >= 0 ? '+' : ''}${(100 * g.relativeChange).toFixed(0)}%`;
+  return `${table}
+gain ${(100 * p.gain).toFixed(1)} points; exact McNemar (F→S ${p.failToSuccess} vs S→F ${p.successToFail}) p = ${p.pValue.toPrecision(3)}
+gripper-related failures: anchor-only ${g.anchor} → AnchorRefine ${g.refine} (${change})`;
 }
 
 /** `{"anchorOnly": {task: rate}, "anchorRefine": {task: rate}}` */

@@ -35,7 +35,7 @@ export type {
   PolicyFactory,
   PolicyFactorySpec,
 } from './eval/policy.js';
-export { wilsonInterval } from './eval/stats.js';
+export { exactMcNemar, wilsonInterval } from './eval/stats.js';
 export { ExpertController, type ExpertOptions, type ExpertResult, runExpert } from './expert/run.js';
 export { liveHandles } from './mujoco/adapter.js';
 export {

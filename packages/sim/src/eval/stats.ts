@@ -15,3 +15,28 @@ export function wilsonInterval(successes: number, n: number, z = 1.959964): [num
   const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denom;
   return [Math.max(0, centre - half), Math.min(1, centre + half)];
 }
+
+/**
+ * Exact McNemar test (two-sided) for paired binary outcomes: under H0 the discordant pairs split
+ * Binomial(b + c, 1/2), b = Fail→Success and c = Success→Fail. p = min(1, 2·P[X ≤ min(b, c)]); concordant
+ * pairs carry no information. This is the sign test on the per-episode differences.
+ */
+export function exactMcNemar(b: number, c: number): number {
+  for (const [name, v] of [
+    ['b', b],
+    ['c', c],
+  ] as const)
+    if (!Number.isInteger(v) || v < 0)
+      throw new Error(`exactMcNemar: ${name} must be a non-negative integer, got ${v}`);
+  const n = b + c;
+  if (n === 0) return 1;
+  const k = Math.min(b, c);
+  // P[X ≤ k] for X ~ Bin(n, 1/2), summed in log space (n can be hundreds).
+  let logC = 0; // log C(n, 0)
+  let tail = 0;
+  for (let i = 0; i <= k; i++) {
+    if (i > 0) logC += Math.log(n - i + 1) - Math.log(i);
+    tail += Math.exp(logC - n * Math.LN2);
+  }
+  return Math.min(1, 2 * tail);
+}
