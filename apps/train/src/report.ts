@@ -14,7 +14,6 @@ import { type AblationResult, RUN_FILES } from './run-layout.js';
 import { barChart, lineChart } from './svg.js';
 
 // Re-exported for demo.ts, which still imports it from here; its home is run-layout.ts.
-export { RUN_FILES };
 
 const C = { anchor: '#d95f02', refine: '#1b9e77', val: '#7570b3', raw: '#999999' };
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
