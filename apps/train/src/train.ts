@@ -23,6 +23,7 @@ import {
   xvlaPolicyConfig,
 } from '@anchor-refine/policy';
 import * as tf from '@tensorflow/tfjs';
+import { augmentBatch } from './augment.js';
 import {
   listCheckpoints,
   loadCheckpointPolicy,
@@ -30,7 +31,6 @@ import {
   removeStaleTemps,
   saveCheckpoint,
 } from './checkpoint.js';
-import { augmentBatch } from './augment.js';
 import type { PhaseName, TrainConfig } from './config.js';
 import { ARM_DIM, openSampler, policyStatsFromDataset } from './data.js';
 import type { DistTrain } from './distributed.js';
