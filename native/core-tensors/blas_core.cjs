@@ -35,8 +35,8 @@ function parseCpuinfo(text) {
  * Pure: the core type for these CPU facts ({vendor, family, model, flags}) and why, or core null when
  * the library's own detection is to be used.
  */
-function chooseOpenblasCore(facts) {
-  if (!facts) return { core: null, reason: 'CPU not identified (no /proc/cpuinfo): library detection' };
+/** The instruction-set class of the CPU and OpenBLAS's kernel set for it (null below AVX2 + FMA). */
+function isaCore(facts) {
   const has = new Set(facts.flags);
   const isa = AVX512_SKX.every((f) => has.has(f))
     ? has.has('avx512_bf16')
@@ -45,10 +45,15 @@ function chooseOpenblasCore(facts) {
     : has.has('avx2') && has.has('fma')
       ? 'avx2'
       : 'older';
+  return { isa, core: { 'avx512+bf16': 'Cooperlake', avx512: 'SkylakeX', avx2: 'Haswell' }[isa] ?? null };
+}
+
+function chooseOpenblasCore(facts) {
+  if (!facts) return { core: null, reason: 'CPU not identified (no /proc/cpuinfo): library detection' };
+  const { isa, core } = isaCore(facts);
   const cpu = `${facts.vendor} family ${facts.family} model ${facts.model}, ${isa}`;
   if (facts.vendor !== 'GenuineIntel' || facts.family !== 6)
     return { core: null, reason: `${cpu}: library detection (knows this vendor by features)` };
-  const core = { 'avx512+bf16': 'Cooperlake', avx512: 'SkylakeX', avx2: 'Haswell' }[isa] ?? null;
   if (!core) return { core: null, reason: `${cpu}: no AVX2, library detection` };
   return { core, reason: `${cpu}: ${core} (the core OpenBLAS uses for this instruction set)` };
 }
@@ -59,13 +64,20 @@ function chooseOpenblasCore(facts) {
  */
 function applyOpenblasCore(env = process.env, readCpuinfo = () => fs.readFileSync('/proc/cpuinfo', 'utf8')) {
   const preset = env.OPENBLAS_CORETYPE;
-  if (preset !== undefined && preset !== '')
-    return { core: preset, source: 'environment', reason: 'OPENBLAS_CORETYPE set by the user' };
   let facts = null;
   try {
     facts = parseCpuinfo(readCpuinfo());
   } catch {
     facts = null;
+  }
+  if (preset !== undefined && preset !== '') {
+    // the user's value wins; say when it is a weaker kernel set than the CPU runs (e.g. Haswell on AVX-512)
+    const fit = facts ? isaCore(facts) : null;
+    const hint =
+      fit?.core && fit.core.toLowerCase() !== preset.toLowerCase()
+        ? ` (this CPU's instruction set is ${fit.isa}: OpenBLAS's ${fit.core} kernels; unset it to let the library or loader choose)`
+        : '';
+    return { core: preset, source: 'environment', reason: `OPENBLAS_CORETYPE set by the user${hint}` };
   }
   const choice = chooseOpenblasCore(facts);
   if (!choice.core) return { core: null, source: 'library', reason: choice.reason };

@@ -101,6 +101,13 @@ describe('OpenBLAS core choice', () => {
       source: 'environment',
     });
     expect(user.OPENBLAS_CORETYPE).toBe('Haswell');
+    // a weaker kernel set than the CPU runs is named in the reason; a matching one is not
+    expect(blasCore.applyOpenblasCore({ OPENBLAS_CORETYPE: 'Haswell' }, () => text).reason).toMatch(
+      /avx512\+bf16: OpenBLAS's Cooperlake kernels/,
+    );
+    expect(blasCore.applyOpenblasCore({ OPENBLAS_CORETYPE: 'cooperlake' }, () => text).reason).toBe(
+      'OPENBLAS_CORETYPE set by the user',
+    );
 
     // an empty value is no choice (OpenBLAS itself answers "Core not found" and detects)
     const empty: Record<string, string | undefined> = { OPENBLAS_CORETYPE: '' };
