@@ -14,6 +14,7 @@ import { evalOffline } from './eval-offline.js';
 import { evalShard, mergeShards, resolveShard } from './eval-shard.js';
 import { asRank, launchLocal, withoutNproc } from './launch.js';
 import { writeReport } from './report.js';
+import { recordRollouts } from './rollouts.js';
 import { RUN_FILES } from './run-layout.js';
 import { trainPhase } from './train.js';
 
@@ -262,6 +263,20 @@ program
   .option('--out <file>', 'output file (default <run>/report.html)')
   .action((o) => {
     console.log(`report: ${writeReport(o.run, o.out)}`);
+  });
+
+program
+  .command('rollouts')
+  .description(
+    "re-run chosen seeds of a run's closed-loop eval in both modes and store front-camera animations for report (Fail→Success first)",
+  )
+  .requiredOption('--run <dir>', 'run folder with eval/closed-loop.json')
+  .option('--checkpoint <dir>', 'policy folder (default: the one closed-loop.json names)')
+  .option('--count <n>', 'seeds to record', int('--count'), 6)
+  .option('--actions-per-chunk <n>', 'as given to eval, if it was', int('--actions-per-chunk'))
+  .action(async (o) => {
+    const r = await recordRollouts({ ...o, log: console.log });
+    console.log(`rollouts: ${r.entries.length} seeds → ${join(o.run, RUN_FILES.rollouts)}`);
   });
 
 program

@@ -2,7 +2,8 @@
  * `report`: one self-contained HTML page with SVG plots from a run folder —
  * loss curves of both phases, success per task (anchor-only vs AnchorRefine, 95 % Wilson intervals),
  * residual compactness, gripper error vs steps from a switch, Fail→Success / Success→Fail per task,
- * failure classes, and the ablation table when `ablate` ran.
+ * failure classes, recorded rollouts (anchor-only and AnchorRefine side by side, animated) when
+ * `rollouts` ran, and the ablation table when `ablate` ran.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +11,14 @@ import { FAILURE_CLASSES } from '@anchor-refine/sim';
 import type { ClosedLoopResult } from './eval-closed-loop.js';
 import type { OfflineResult } from './eval-offline.js';
 import { type MetricLine, readJsonl } from './metrics.js';
+import { COLORS, composeRollout, LAYOUT } from './rollout-animation.js';
+import {
+  decodeFrames,
+  type RolloutEntry,
+  type RolloutIndex,
+  readRollouts,
+  type Transition,
+} from './rollouts.js';
 import { type AblationResult, RUN_FILES } from './run-layout.js';
 import { barChart, lineChart } from './svg.js';
 
@@ -156,6 +165,51 @@ function offlineSection(off: OfflineResult | undefined): string {
   return table + comp + grip;
 }
 
+const TRANSITION_LABEL: Record<Transition, string> = {
+  'F→S': 'Fail→Success',
+  'S→F': 'Success→Fail',
+  'S→S': 'both succeed',
+  'F→F': 'both fail',
+};
+const rgb = (c: readonly number[]) => `rgb(${c.join(',')})`;
+const ZOOM = 2;
+
+function rolloutFigure(index: RolloutIndex, dir: string, e: RolloutEntry): string {
+  const frames = {
+    anchor: decodeFrames(readFileSync(join(dir, e.modes.anchor.file))).frames,
+    refine: decodeFrames(readFileSync(join(dir, e.modes.refine.file))).frames,
+  };
+  const a = composeRollout(e, frames, index.imageSize, index.fps);
+  const side = (m: 'anchor' | 'refine') => {
+    const r = e.modes[m];
+    const what = r.success
+      ? `success in ${r.steps} steps`
+      : `fail: ${(r.failure ?? 'unknown').replace(/_/g, ' ')} (${r.steps} steps)`;
+    const warn = r.matchesEval
+      ? ''
+      : ` <b class="missing">re-run differs from the evaluation (${e.evaluated[m].success ? 'success' : (e.evaluated[m].failure ?? 'fail')}, ${e.evaluated[m].steps} steps)</b>`;
+    return `<span style="width:${a.half * ZOOM}px"><b style="color:${m === 'anchor' ? C.anchor : C.refine}">${m === 'anchor' ? 'anchor-only' : 'AnchorRefine'}</b>: ${esc(what)}${warn}</span>`;
+  };
+  const alt = `${e.task} seed ${e.seed}: anchor-only (left) and AnchorRefine (right), front camera`;
+  return `<figure class="rollout"><div class="rl-head" style="gap:${LAYOUT.gap * ZOOM}px">${side('anchor')}${side('refine')}</div>
+<img src="data:image/png;base64,${Buffer.from(a.png).toString('base64')}" width="${a.width * ZOOM}" height="${a.height * ZOOM}" alt="${esc(alt)}">
+<figcaption><b>${esc(e.task)}</b> · seed ${e.seed} · ${TRANSITION_LABEL[e.transition]} · ${a.frames} frames at ${index.fps} fps</figcaption></figure>`;
+}
+
+function rolloutsSection(run: string): string {
+  const index = readRollouts(run);
+  const how = `run 'anchor-refine rollouts --run ${run}' after 'eval --run ${run}'`;
+  if (!index?.entries.length) return missing('recorded rollouts', how);
+  const dir = join(run, RUN_FILES.rollouts, '..');
+  const swatch = (c: readonly number[]) => `<span class="sw" style="background:${rgb(c)}"></span>`;
+  const legend = `<p>Same seed, same checkpoint: anchor-only (left) and AnchorRefine (right), front camera at the policy's
+${index.imageSize}×${index.imageSize} px, real time. Under each frame: the gripper — bar length = measured closure,
+colour = command (${swatch(COLORS.closed)} closed, ${swatch(COLORS.open)} open); the strip is the whole episode's
+commands with the playhead ${swatch(COLORS.playhead)} (${swatch(COLORS.ended)} = the episode has ended; its last
+frame is shown faded). Fail→Success seeds first, then Success→Fail, then the rest.</p>`;
+  return legend + index.entries.map((e) => rolloutFigure(index, dir, e)).join('\n');
+}
+
 function ablationSection(ab: AblationResult | undefined): string {
   if (!ab) return missing('ablation', "run 'ablate'");
   const rows = ab.variants
@@ -174,10 +228,13 @@ export function renderReport(run: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>AnchorRefine report</title>
 <style>body{font-family:sans-serif;max-width:1200px;margin:1em auto;padding:0 1em}svg{margin:6px;border:1px solid #ddd;background:#fff}
-table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}.missing{color:#a00}</style></head>
+table{border-collapse:collapse}figure.rollout{display:inline-block;margin:8px 12px 12px 0;vertical-align:top}
+figure.rollout img{image-rendering:pixelated;display:block}.rl-head{display:flex;font-size:12px}.rl-head span{display:inline-block}
+figcaption{font-size:13px;margin-top:2px}.sw{display:inline-block;width:10px;height:10px;vertical-align:middle}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}.missing{color:#a00}</style></head>
 <body><h1>AnchorRefine report</h1><p>Run folder: <code>${esc(run)}</code>; generated ${new Date().toISOString()}.</p>
 <h2>Training</h2>${lossSection(run)}
 <h2>Closed-loop evaluation</h2>${successSection(cl)}
+<h2>Rollouts</h2>${rolloutsSection(run)}
 <h2>Offline diagnostics</h2>${offlineSection(off)}
 <h2>Ablations</h2>${ablationSection(ab)}
 </body></html>

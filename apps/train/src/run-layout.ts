@@ -7,6 +7,8 @@ import type { TaskReport } from '@anchor-refine/sim';
 export const RUN_FILES = {
   closedLoop: 'eval/closed-loop.json',
   offline: 'eval/offline.json',
+  /** written by `rollouts`; the APNGs it names lie beside it */
+  rollouts: 'eval/rollouts/index.json',
   ablation: 'ablation.json',
   report: 'report.html',
 } as const;

@@ -16,7 +16,7 @@ export {
   TASK_IDS,
   type TaskId,
 } from './env/types.js';
-export type { EpisodeRecord } from './eval/episode.js';
+export type { EpisodeRecord, FrameSink } from './eval/episode.js';
 export { runEpisode } from './eval/episode.js';
 export {
   DEFAULT_EVAL_SEED_OFFSET,

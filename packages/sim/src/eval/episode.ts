@@ -1,6 +1,6 @@
 import type { Env } from '../env/env.js';
 import type { EpisodeSummary } from '../env/monitor.js';
-import type { Image, TaskId } from '../env/types.js';
+import type { Image, Observation, TaskId } from '../env/types.js';
 import { classifyFailure, type FailureClass } from './failure.js';
 import type { ClosedLoopPolicy } from './policy.js';
 
@@ -17,7 +17,13 @@ export interface EpisodeRecord {
   frames?: string[];
 }
 
-export type FrameSink = (step: number, front: Image, wrist: Image) => string | undefined;
+/** Called with each step's camera images (step 0 = after reset) and the whole observation. */
+export type FrameSink = (
+  step: number,
+  front: Image,
+  wrist: Image,
+  observation: Observation,
+) => string | undefined;
 
 /** Runs one closed-loop episode of `policy` in `env` from `seed`. */
 export async function runEpisode(
@@ -31,7 +37,7 @@ export async function runEpisode(
   await policy.reset();
   const written: string[] = [];
   const save = (step: number) => {
-    const f = frames?.(step, obs.images.front, obs.images.wrist);
+    const f = frames?.(step, obs.images.front, obs.images.wrist, obs);
     if (f) written.push(f);
   };
   save(0);
