@@ -49,6 +49,7 @@ export {
   jerkRms,
   maxVelocityJump,
   runDelayedEpisode,
+  velocityJumpAt,
 } from './runtime/delayed-episode.js';
 export { applySafety, type SafetyConfig } from './runtime/safety.js';
 export {

@@ -8,8 +8,10 @@
  * the first chunk is ready before step 0, and every command passes the same safety filter.
  *
  * Smoothness, from the commands sent: velocity v_t = (c_t − c_{t−1})·rate; `maxVelocityJump` is
- * max_t,j |v_t − v_{t−1}| (rad/s; chunk boundaries and holds show up here); `jerkRms` is the RMS of the
- * third difference of the measured joint positions × rate³ (rad/s³).
+ * max_t,j |v_t − v_{t−1}| (rad/s; chunk boundaries and holds show up here), `boundaryJump` the same max
+ * over the steps where a newly arrived chunk took over only (the chunk-boundary discontinuity; step 0,
+ * the start from rest, excluded); `jerkRms` is the RMS of the third difference of the measured joint
+ * positions × rate³ (rad/s³).
  */
 import type { ChunkGuide, ChunkPrediction, PolicyObservation } from '@anchor-refine/policy';
 import type { Env, Observation } from '@anchor-refine/sim';
@@ -45,6 +47,7 @@ export interface DelayedEpisodeResult {
   /** commands the safety filter changed */
   clamped: number;
   maxVelocityJump: number;
+  boundaryJump: number;
   jerkRms: number;
 }
 
@@ -68,12 +71,15 @@ export function runDelayedEpisode(
   let obs = env.reset(seed);
   let pending: { readyAt: number; start: number; chunk: ChunkPrediction } | null = null;
   let inferences = 0;
+  const switches: number[] = [];
   const request = (t: number, ready: number) => {
     const chunk = predict(hist, schedule.guideFor?.(t));
     inferences++;
     planner.record(o.delayMs);
-    if (ready <= t) schedule.add(t, chunk);
-    else pending = { readyAt: ready, start: t, chunk };
+    if (ready <= t) {
+      schedule.add(t, chunk);
+      switches.push(t);
+    } else pending = { readyAt: ready, start: t, chunk };
   };
   const commands: Float32Array[] = [];
   const measured: Float32Array[] = [];
@@ -93,6 +99,7 @@ export function runDelayedEpisode(
       const p = pending as { readyAt: number; start: number; chunk: ChunkPrediction } | null;
       if (p && p.readyAt <= t) {
         schedule.add(p.start, p.chunk);
+        switches.push(t);
         pending = null;
       }
       if (!pending && schedule.wantsChunk(t)) request(t, t + d);
@@ -128,6 +135,7 @@ export function runDelayedEpisode(
     inferences,
     clamped,
     maxVelocityJump: maxVelocityJump(commands, o.rateHz),
+    boundaryJump: velocityJumpAt(commands, o.rateHz, switches),
     jerkRms: jerkRms(measured, o.rateHz),
   };
 }
@@ -140,6 +148,17 @@ export function maxVelocityJump(c: readonly Float32Array[], rateHz: number): num
       const jump = (c[t][j] - 2 * c[t - 1][j] + c[t - 2][j]) * rateHz;
       m = Math.max(m, Math.abs(jump));
     }
+  return m;
+}
+
+/** max over the given steps t ≥ 2 and joints of |v_t − v_{t−1}|. */
+export function velocityJumpAt(c: readonly Float32Array[], rateHz: number, steps: readonly number[]): number {
+  let m = 0;
+  for (const t of steps) {
+    if (t < 2 || t >= c.length) continue;
+    for (let j = 0; j < c[t].length; j++)
+      m = Math.max(m, Math.abs((c[t][j] - 2 * c[t - 1][j] + c[t - 2][j]) * rateHz));
+  }
   return m;
 }
 

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { PolicyInfo } from '../../policy/protocol.js';
 import type { Robot, RobotState } from '../../robot/robot.js';
 import { type ChunkSource, ControlLoop } from '../control-loop.js';
-import { delaySteps, maxVelocityJump, runDelayedEpisode } from '../delayed-episode.js';
+import { delaySteps, maxVelocityJump, runDelayedEpisode, velocityJumpAt } from '../delayed-episode.js';
 import { AsyncBlendSchedule } from './async-blend.js';
 import { DelayPlanner } from './delay-planner.js';
 import { SCHEDULES, type ScheduleName } from './index.js';
@@ -211,6 +211,8 @@ describe('runDelayedEpisode (virtual clock)', () => {
   it('the boundary jump is the velocity change at a chunk switch', () => {
     const c = [Float32Array.of(0), Float32Array.of(0.1), Float32Array.of(0.2), Float32Array.of(0.2)];
     expect(maxVelocityJump(c, 10)).toBeCloseTo(1, 6); // v = 1, 1, 0 rad/s
+    expect(velocityJumpAt(c, 10, [2])).toBeCloseTo(0, 6); // v_2 = v_1: no jump at step 2
+    expect(velocityJumpAt(c, 10, [0, 1, 3])).toBeCloseTo(1, 6); // steps < 2 have no v_{t−1}
   });
 });
 
