@@ -3,7 +3,7 @@
  * metrics, validation), the refine phase leaves the anchor bit-identical, closed-loop evaluation in both
  * modes on the same seeds, offline diagnostics, and the HTML report rendered by headless Chromium.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,18 +19,11 @@ import { readJsonl } from './metrics.js';
 import { writeReport } from './report.js';
 import { RUN_FILES } from './run-layout.js';
 import { readEvents } from './tensorboard.js';
+import { chromium } from './test-utils/chromium.js';
 import { tinyConfig, tinyDataset } from './test-utils/fixture.js';
 import { buildPolicyConfig, trainPhase } from './train.js';
 
 let cfg: TrainConfig;
-
-function chromium(): string | undefined {
-  for (const bin of ['chromium', 'chromium-browser']) {
-    const r = spawnSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' });
-    if (r.status === 0) return r.stdout.trim();
-  }
-  return undefined;
-}
 
 describe('training pipeline (tiny)', () => {
   beforeAll(async () => {

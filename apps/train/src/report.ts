@@ -16,6 +16,7 @@ import {
   decodeFrames,
   type RolloutEntry,
   type RolloutIndex,
+  type RolloutOutcome,
   readRollouts,
   type Transition,
 } from './rollouts.js';
@@ -180,14 +181,16 @@ function rolloutFigure(index: RolloutIndex, dir: string, e: RolloutEntry): strin
     refine: decodeFrames(readFileSync(join(dir, e.modes.refine.file))).frames,
   };
   const a = composeRollout(e, frames, index.imageSize, index.fps);
-  const side = (m: 'anchor' | 'refine') => {
-    const r = e.modes[m];
-    const what = r.success
+  const told = (r: RolloutOutcome) =>
+    r.success
       ? `success in ${r.steps} steps`
       : `fail: ${(r.failure ?? 'unknown').replace(/_/g, ' ')} (${r.steps} steps)`;
+  const side = (m: 'anchor' | 'refine') => {
+    const r = e.modes[m];
+    const what = told(r);
     const warn = r.matchesEval
       ? ''
-      : ` <b class="missing">re-run differs from the evaluation (${e.evaluated[m].success ? 'success' : (e.evaluated[m].failure ?? 'fail')}, ${e.evaluated[m].steps} steps)</b>`;
+      : ` <b class="missing">re-run differs from the evaluation (${told(e.evaluated[m])})</b>`;
     return `<span style="width:${a.half * ZOOM}px"><b style="color:${m === 'anchor' ? C.anchor : C.refine}">${m === 'anchor' ? 'anchor-only' : 'AnchorRefine'}</b>: ${esc(what)}${warn}</span>`;
   };
   const alt = `${e.task} seed ${e.seed}: anchor-only (left) and AnchorRefine (right), front camera`;
@@ -203,9 +206,9 @@ function rolloutsSection(run: string): string {
   const dir = join(run, RUN_FILES.rollouts, '..');
   const swatch = (c: readonly number[]) => `<span class="sw" style="background:${rgb(c)}"></span>`;
   const legend = `<p>Same seed, same checkpoint: anchor-only (left) and AnchorRefine (right), front camera at the policy's
-${index.imageSize}×${index.imageSize} px, real time. Under each frame: the gripper — bar length = measured closure,
-colour = command (${swatch(COLORS.closed)} closed, ${swatch(COLORS.open)} open); the strip is the whole episode's
-commands with the playhead ${swatch(COLORS.playhead)} (${swatch(COLORS.ended)} = the episode has ended; its last
+${index.imageSize}×${index.imageSize} px, real time. Under each frame: the gripper command ${swatch(COLORS.closed)} closed /
+${swatch(COLORS.open)} open, and its measured closure ${swatch(COLORS.closure)} (empty = fully open); below, the
+whole episode's commands with the playhead ${swatch(COLORS.playhead)} (${swatch(COLORS.ended)} = the episode has ended; its last
 frame is shown faded). Fail→Success seeds first, then Success→Fail, then the rest.</p>`;
   return legend + index.entries.map((e) => rolloutFigure(index, dir, e)).join('\n');
 }
@@ -229,12 +232,12 @@ export function renderReport(run: string): string {
 <html lang="en"><head><meta charset="utf-8"><title>AnchorRefine report</title>
 <style>body{font-family:sans-serif;max-width:1200px;margin:1em auto;padding:0 1em}svg{margin:6px;border:1px solid #ddd;background:#fff}
 table{border-collapse:collapse}figure.rollout{display:inline-block;margin:8px 12px 12px 0;vertical-align:top}
-figure.rollout img{image-rendering:pixelated;display:block}.rl-head{display:flex;font-size:12px}.rl-head span{display:inline-block}
+figure.rollout img{image-rendering:pixelated;display:block}.rl-head{display:flex;align-items:flex-end;min-height:2.4em;font-size:12px}.rl-head span{display:inline-block}
 figcaption{font-size:13px;margin-top:2px}.sw{display:inline-block;width:10px;height:10px;vertical-align:middle}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}.missing{color:#a00}</style></head>
 <body><h1>AnchorRefine report</h1><p>Run folder: <code>${esc(run)}</code>; generated ${new Date().toISOString()}.</p>
 <h2>Training</h2>${lossSection(run)}
 <h2>Closed-loop evaluation</h2>${successSection(cl)}
-<h2>Rollouts</h2>${rolloutsSection(run)}
+<h2 id="rollouts">Rollouts</h2>${rolloutsSection(run)}
 <h2>Offline diagnostics</h2>${offlineSection(off)}
 <h2>Ablations</h2>${ablationSection(ab)}
 </body></html>

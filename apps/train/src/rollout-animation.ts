@@ -1,8 +1,8 @@
 /**
  * One watchable rollout: anchor-only | AnchorRefine front-camera frames of the same seed composed side
  * by side into one APNG (so the two play in lockstep), each half with the gripper baked under the frame:
- * a bar whose length is the measured closure and whose colour is the command (red closed, blue open),
- * and a strip of the whole episode's commands with a black playhead. The shorter episode holds its last
+ * a square in the colour of the command (red closed, blue open) and a gray bar whose length is the
+ * measured closure, then a strip of the whole episode's commands with a black playhead. The shorter episode holds its last
  * frame, faded, until the longer one ends; the animation loops with a pause on the last frame.
  */
 import UPNG from 'upng-js';
@@ -10,13 +10,17 @@ import type { RolloutEntry } from './rollouts.js';
 import { ROLLOUT_MODES } from './rollouts.js';
 import type { EvalMode } from './sim-policy.js';
 
+/** px: between the halves, the gripper row (its command square is bar × bar), gaps, the command strip */
 export const LAYOUT = { gap: 4, bar: 8, barGap: 2, strip: 6 } as const;
+/** x offset of the closure bar in a half: after the command square and a gap */
+export const CLOSURE_X = LAYOUT.bar + LAYOUT.barGap;
 /** Frames narrower than this are scaled up by an integer factor (nearest neighbour). */
 const MIN_WIDTH = 96;
 export const COLORS = {
   closed: [178, 24, 43],
   open: [33, 102, 172],
   barBackground: [230, 230, 230],
+  closure: [60, 60, 60],
   ended: [85, 85, 85],
   playhead: [0, 0, 0],
   background: [255, 255, 255],
@@ -84,10 +88,21 @@ export function composeRollout(
       const { gripper, command } = entry.modes[m];
       const cmdAt = (j: number) => command[Math.min(j, command.length - 1)] ?? 0;
       const by = S + LAYOUT.barGap;
-      const fill = Math.round(Math.min(1, Math.max(0, gripper[i])) * S);
-      const barColor = closed(cmdAt(i)) ? COLORS.closed : COLORS.open;
+      const fill = CLOSURE_X + Math.round(Math.min(1, Math.max(0, gripper[i])) * (S - CLOSURE_X));
+      const cmd = closed(cmdAt(i)) ? COLORS.closed : COLORS.open;
       for (let y = by; y < by + LAYOUT.bar; y++)
-        for (let x = 0; x < S; x++) put(x0 + x, y, x < fill ? barColor : COLORS.barBackground);
+        for (let x = 0; x < S; x++)
+          put(
+            x0 + x,
+            y,
+            x < LAYOUT.bar
+              ? cmd
+              : x < CLOSURE_X
+                ? COLORS.background
+                : x < fill
+                  ? COLORS.closure
+                  : COLORS.barBackground,
+          );
       const sy = by + LAYOUT.bar + LAYOUT.barGap;
       const head = Math.min(S - 1, Math.floor((t * S) / T));
       for (let x = 0; x < S; x++) {

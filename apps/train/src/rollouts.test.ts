@@ -4,7 +4,7 @@
  * reproduces the evaluated episodes, frame 0 is the env's own first observation, and the report embeds
  * an animated PNG that headless Chromium renders.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,9 +15,10 @@ import { describe, expect, it } from 'vitest';
 import { ARM_DIM } from './data.js';
 import { type ClosedLoopResult, evalClosedLoop } from './eval-closed-loop.js';
 import { renderReport } from './report.js';
-import { COLORS, composeRollout, LAYOUT } from './rollout-animation.js';
+import { CLOSURE_X, COLORS, composeRollout, LAYOUT } from './rollout-animation.js';
 import { decodeFrames, encodeFrames, pickRollouts, type RolloutEntry, recordRollouts } from './rollouts.js';
 import { RUN_FILES } from './run-layout.js';
+import { chromium } from './test-utils/chromium.js';
 
 const ep = (task: TaskId, seed: number, success: boolean): EpisodeRecord =>
   ({ task, seed, success, steps: 10, failure: success ? null : 'timeout' }) as EpisodeRecord;
@@ -141,12 +142,14 @@ describe('rollout animation', () => {
     near(at(1, right + 10, 10), [0, 210, 0]);
     near(at(3, 10, 10), [238, 128, 128]);
     near(at(3, right + 10, 10), [0, 230, 0]);
-    // gripper bar: anchor closure 0.5 at t = 1 fills 48 of 96 px, red (commanded closed)
-    near(at(1, 47, barY), COLORS.closed);
-    near(at(1, 48, barY), COLORS.barBackground);
-    // refine closure 0.25 at t = 2 fills 24 px, blue (commanded open)
-    near(at(2, right + 23, barY), COLORS.open);
-    near(at(2, right + 24, barY), COLORS.barBackground);
+    // gripper row: the command square, then the closure bar over the remaining 96 − 10 = 86 px
+    near(at(1, 3, barY), COLORS.closed); // anchor commanded closed at t = 1
+    near(at(1, right + 3, barY), COLORS.open);
+    near(at(1, CLOSURE_X + 42, barY), COLORS.closure); // closure 0.5 → 43 px
+    near(at(1, CLOSURE_X + 43, barY), COLORS.barBackground);
+    near(at(2, right + CLOSURE_X + 21, barY), COLORS.closure); // refine 0.25 → round(21.5) = 22 px
+    near(at(2, right + CLOSURE_X + 22, barY), COLORS.barBackground);
+    near(at(0, CLOSURE_X, barY), COLORS.barBackground); // closure 0: empty
     // strip over T = 4 steps (24 px each): anchor closed for steps 0-1, ended from step 2 (its last frame)
     near(at(0, 30, stripY), COLORS.closed);
     near(at(0, 60, stripY), COLORS.ended);
@@ -158,14 +161,6 @@ describe('rollout animation', () => {
     near(at(2, right + 51, stripY), COLORS.open);
   });
 });
-
-function chromium(): string | undefined {
-  for (const bin of ['chromium', 'chromium-browser']) {
-    const r = spawnSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' });
-    if (r.status === 0) return r.stdout.trim();
-  }
-  return undefined;
-}
 
 describe('rollouts end to end (tiny checkpoint)', () => {
   it('re-runs the evaluated seeds identically and the report embeds the animation', async (ctx) => {
@@ -234,7 +229,8 @@ describe('rollouts end to end (tiny checkpoint)', () => {
       ],
       { stdio: 'ignore', timeout: 60_000 },
     );
-    // the animation's playhead and command colours are drawn on the page
+    // the animation is drawn: its command strips (2 × 12 × 192 px at zoom 2, besides the legend's two
+    // 10 × 10 swatches) and the empty closure bars
     const img = decodeImage(readFileSync(shot));
     const count = (c: readonly number[]) => {
       let n = 0;
@@ -242,7 +238,7 @@ describe('rollouts end to end (tiny checkpoint)', () => {
         if ([0, 1, 2].every((k) => Math.abs(img.data[i * 3 + k] - c[k]) < 8)) n++;
       return n;
     };
-    expect(count(COLORS.closed) + count(COLORS.open)).toBeGreaterThan(200);
-    expect(count(COLORS.barBackground)).toBeGreaterThan(200);
+    expect(count(COLORS.closed) + count(COLORS.open)).toBeGreaterThan(2000);
+    expect(count(COLORS.barBackground)).toBeGreaterThan(2000);
   }, 120_000);
 });
