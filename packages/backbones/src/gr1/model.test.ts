@@ -59,6 +59,26 @@ describe('gr1AttentionBias', () => {
     ]);
   });
 
+  it("'self' differs only on the diagonal of query rows (a query sees itself, never another query)", () => {
+    expect(visibility(gr1AttentionBias(2, 1, 2, 'self'), 6)).toEqual([
+      '100000',
+      '110000',
+      '101000',
+      '100100',
+      '100110',
+      '100101',
+    ]);
+    const [l, n, h] = [3, 2, 3];
+    const t = l * (n + h);
+    const g = gr1AttentionBias(l, n, h, 'gr1');
+    const s = gr1AttentionBias(l, n, h, 'self');
+    for (let i = 0; i < t; i++)
+      for (let j = 0; j < t; j++) {
+        const queryDiagonal = i === j && j % (n + h) >= n;
+        expect(s[i * t + j], `(${i}, ${j})`).toBe(queryDiagonal ? 0 : g[i * t + j]);
+      }
+  });
+
   it('leaves no row empty: every token sees the first context token; no context is refused', () => {
     const [l, n, h] = [3, 4, 5];
     const t = l * (n + h);
