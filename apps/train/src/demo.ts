@@ -14,6 +14,7 @@ import { type TrainConfig, validateTrainConfig } from './config.js';
 import { type ClosedLoopResult, evalClosedLoop, formatTable, jsonSummary } from './eval-closed-loop.js';
 import { evalOffline, type OfflineResult } from './eval-offline.js';
 import { writeReport } from './report.js';
+import { recordRollouts } from './rollouts.js';
 import { RUN_FILES } from './run-layout.js';
 import { trainPhase } from './train.js';
 
@@ -173,6 +174,8 @@ export async function demo(o: DemoOptions = {}): Promise<DemoResult> {
     }),
   );
   writeFileSync(join(run, RUN_FILES.offline), `${JSON.stringify(offline, null, 2)}\n`);
+  // Rollouts people can watch in the report (F→S first): the same seeds re-run with frame capture.
+  await timed('rollouts', () => recordRollouts({ run, checkpoint: evaluated, count: 6, log }));
   const report = writeReport(run);
   seconds.total = Object.values(seconds).reduce((a, b) => a + b, 0);
   log('');
