@@ -12,6 +12,7 @@ import {
   type ClosedLoopOptions,
   type ClosedLoopResult,
   evalClosedLoop,
+  pairedSummary,
   transitions,
 } from './eval-closed-loop.js';
 import type { EvalMode } from './sim-policy.js';
@@ -161,6 +162,9 @@ export function mergeShards(partsDir: string, logDir?: string): ClosedLoopResult
   }
   const a = out.results.anchor;
   const r = out.results.refine;
-  if (a && r) out.transitions = transitions(a.episodes, r.episodes, first.tasks);
+  if (a && r) {
+    out.transitions = transitions(a.episodes, r.episodes, first.tasks);
+    out.paired = pairedSummary(a.episodes, r.episodes, first.tasks);
+  }
   return out;
 }
