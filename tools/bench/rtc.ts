@@ -230,7 +230,7 @@ const w = 560;
 const h = 300;
 writeFileSync(
   join(values.out, 'delay-eval.svg'),
-  `<svg xmlns="http://www.w3.org/2000/svg" width="${w * 3}" height="${h * (charts.length / 3)}">${charts
+  `<svg xmlns="http://www.w3.org/2000/svg" width="${w * 3}" height="${h * (charts.length / 3)}"><title>Closed-loop success and chunk-boundary jump vs injected inference delay, per schedule</title>${charts
     .map(
       (c, i) =>
         `<g transform="translate(${(i % 3) * w},${Math.floor(i / 3) * h})">${c.replace(/^<svg /, '<svg x="0" y="0" ')}</g>`,
