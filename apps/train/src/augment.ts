@@ -7,23 +7,11 @@
  * seed, phase and step), the sample's episode and frame, and the camera — not of its position in the
  * batch — so a resumed run, and a data-parallel rank holding a shard of the batch, shift it the same way.
  */
-import type { SampleBatch } from '@anchor-refine/datasets';
+import { mulberry32 as rng, type SampleBatch } from '@anchor-refine/datasets';
 
 export interface ShiftAugment {
   /** Max shift in pixels (0 = off). */
   pad: number;
-}
-
-/** mulberry32: a small, fast, seedable 32-bit PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

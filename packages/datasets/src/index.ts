@@ -29,6 +29,7 @@ export {
   openDataset,
   type ReadValue,
 } from './reader.js';
+export { mulberry32 } from './rng.js';
 export { type SampleBatch, Sampler, type Split } from './sampler.js';
 export { type ResolvedSamplerConfig, type SamplerConfig, validateSamplerConfig } from './sampler-config.js';
 export {
