@@ -12,7 +12,7 @@ import {
   type EvaluateConfig,
   evaluate,
   exactMcNemar,
-  type FailureClass,
+  GRIPPER_FAILURES,
   TASK_IDS,
   type TaskId,
   type TaskReport,
@@ -59,14 +59,6 @@ export interface ClosedLoopResult {
   /** all tasks pooled: the paired test and the gripper-related failures (only when both modes ran) */
   paired?: PairedSummary;
 }
-
-/** Failure classes that are the gripper's fault (the paper's "gripper-related failures"). */
-export const GRIPPER_FAILURES: readonly FailureClass[] = [
-  'closed_too_early',
-  'closed_too_late',
-  'missed_grasp',
-  'dropped',
-];
 
 export interface PairedSummary {
   failToSuccess: number;

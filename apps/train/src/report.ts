@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FAILURE_CLASSES } from '@anchor-refine/sim';
+import { FAILURE_CLASSES, GRIPPER_FAILURES } from '@anchor-refine/sim';
 import type { ClosedLoopResult } from './eval-closed-loop.js';
 import type { OfflineResult } from './eval-offline.js';
 import { type MetricLine, readJsonl } from './metrics.js';
@@ -107,15 +107,11 @@ function successSection(cl: ClosedLoopResult | undefined): string {
     })),
   }));
   out += barChart('Failure classes (all tasks)', 'episodes', fg, { minTop: 1 });
-  const gripperRelated = ['closed_too_early', 'closed_too_late', 'missed_grasp', 'dropped'];
   const share = modes
     .map((m) => {
       const ts = cl.results[m]?.tasks ?? [];
       const fails = ts.reduce((s, t) => s + (t.episodes - t.successes), 0);
-      const g = ts.reduce(
-        (s, t) => s + gripperRelated.reduce((x, f) => x + (t.failures[f as keyof typeof t.failures] ?? 0), 0),
-        0,
-      );
+      const g = ts.reduce((s, t) => s + GRIPPER_FAILURES.reduce((x, f) => x + (t.failures[f] ?? 0), 0), 0);
       return `<li>${m === 'anchor' ? 'anchor-only' : 'AnchorRefine'}: ${g} of ${fails} failures gripper-related${fails ? ` (${((100 * g) / fails).toFixed(0)}%)` : ''}</li>`;
     })
     .join('');

@@ -26,7 +26,7 @@ export {
   summarize,
   type TaskReport,
 } from './eval/evaluator.js';
-export { classifyFailure, FAILURE_CLASSES, type FailureClass } from './eval/failure.js';
+export { classifyFailure, FAILURE_CLASSES, type FailureClass, GRIPPER_FAILURES } from './eval/failure.js';
 export { createExpertPolicy, createRandomPolicy, createZeroPolicy } from './eval/policies.js';
 export type {
   ClosedLoopPolicy,

@@ -25,6 +25,14 @@ export const FAILURE_CLASSES: readonly FailureClass[] = [
   'timeout',
 ];
 
+/** The gripper-related classes (the paper's "gripper-related failures"); the others are the arm's. */
+export const GRIPPER_FAILURES: readonly FailureClass[] = [
+  'closed_too_early',
+  'closed_too_late',
+  'missed_grasp',
+  'dropped',
+];
+
 /** Object displacement (m) above which a push/pull counts as "moved but misplaced". */
 const MOVED = 0.01;
 /** Grip-site distance (m) at the first close that still counts as "at the object". */
