@@ -24,7 +24,7 @@ import {
   type XvlaInputs,
   XvlaModel,
 } from '@anchor-refine/backbones';
-import { stopGradient } from '@anchor-refine/core-tensors';
+import { noGrad, stopGradient } from '@anchor-refine/core-tensors';
 import { gripperLoss } from '@anchor-refine/gripper-refinement';
 import { Rng } from '@anchor-refine/nn';
 import { refineLoss } from '@anchor-refine/residual-refiner';
@@ -262,8 +262,9 @@ export class XvlaAnchorRefinePolicy extends PolicyBase {
 
   private refineObjective(x: XvlaBatch): ForwardResult {
     const r = this.config.refine;
-    const feats = this.model.vlm.encode(x.inputs.images, x.inputs.viewMask, x.inputs.ids);
-    const a = this.anchorChunk(x.inputs, feats);
+    // The VL encoder and the denoiser are frozen in phase 2: run them untaped (constants of L_2).
+    const feats = noGrad(() => this.model.vlm.encode(x.inputs.images, x.inputs.viewMask, x.inputs.ids));
+    const a = noGrad(() => this.anchorChunk(x.inputs, feats));
     const f = this.refine(x.inputs, feats);
     const lRef = refineLoss(f.delta, x.arm, a.arm, { mask: x.mask });
     const lGrip = gripperLoss(f.gripperDelta, a.gripperLogits, x.gripper, r.margin, {
