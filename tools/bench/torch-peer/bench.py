@@ -157,7 +157,11 @@ def main():
     ap.add_argument('--predict-n', type=int, default=30)
     ap.add_argument('--peers', default='default,passive')
     ap.add_argument('--json')
+    ap.add_argument('--preset', choices=['small', 'demo'], default='small',
+                    help="small: today's small preset (batch 8, history 2); demo: the full demo's GR-1 (history 1, batch 16)")
     a = ap.parse_args()
+    os.environ['BENCH_PRESET'] = a.preset  # both workers inherit it
+    batch_label = 'batch 16, history 1' if a.preset == 'demo' else 'batch 8'
     sections = a.sections.split(',')
     ws = start_workers(a.peers.split(','))
     names = list(ws)
@@ -181,7 +185,7 @@ def main():
             r = interleave(ws, a.rounds, {'cmd': 'train', 'phase': phase, 'n': a.steps})
             r['load_before'], r['load_after'] = l0, load()
             res[sec] = r
-            print(describe(f'{sec} ({phase}, batch 8)', r, names), flush=True)
+            print(describe(f'{sec} ({phase}, {batch_label})', r, names), flush=True)
         if 'predict' in sections:
             for n in names:
                 ws[n].call(cmd='predict', n=2)

@@ -12,10 +12,16 @@ export const ct = await imp('@anchor-refine/core-tensors');
 export const nn = await imp('@anchor-refine/nn');
 export const pol = await imp('@anchor-refine/policy');
 
+/** BENCH_PRESET=demo: the full demo's GR-1 (small at history 1, batch 16; apps/train/src/demo.ts). */
+export const DEMO_PRESET = process.env.BENCH_PRESET === 'demo';
+
 /** The bench's setup (tools/bench/policy.ts): small preset fed by SyntheticReachTask (state 6, arm 3). */
-export function benchSetup(batchSize = 8) {
+export function benchSetup(batchSize = DEMO_PRESET ? 16 : 8) {
   const task = new pol.SyntheticReachTask({ episodes: 8, imageSize: 96, seed: 1 });
-  const cfg = pol.policyConfig('small', { backbone: { config: { stateDim: task.stateDim, armDim: 3 } } });
+  const history = DEMO_PRESET ? { history: 1 } : {};
+  const cfg = pol.policyConfig('small', {
+    backbone: { config: { stateDim: task.stateDim, armDim: 3, ...history } },
+  });
   const bb = cfg.backbone.config;
   const batch = task.batch(new nn.Rng(2), batchSize, bb.history, bb.horizon, [0, 1, 2, 3, 4, 5, 6, 7]);
   return { task, cfg, bb, batch };

@@ -11,7 +11,7 @@ import readline from 'node:readline';
 import { benchSetup, countParams, ct, nn, pol, tf } from './tk_common.mjs';
 
 await ct.selectBackend('native');
-const { task, cfg, batch } = benchSetup(8);
+const { task, cfg, batch } = benchSetup();
 const trainers = {};
 // main-thread GC pauses (ms, count) while a measured command runs
 const gc = { ms: 0, n: 0, on: false };

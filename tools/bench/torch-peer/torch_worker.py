@@ -13,7 +13,7 @@ import gr1_small as G  # noqa: E402
 
 torch.set_num_threads(int(os.environ.get('TORCH_PEER_THREADS', '2')))
 torch.manual_seed(0)
-BATCH = G.synthetic_batch(8)
+BATCH = G.synthetic_batch(16 if os.environ.get('BENCH_PRESET') == 'demo' else 8)  # the demo's phase-1 batch
 OBS = [G.observation(4), G.observation(5)]
 trainers, state = {}, {}
 
