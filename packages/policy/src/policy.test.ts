@@ -48,10 +48,10 @@ describe('AnchorRefinePolicy phases', () => {
         // counts as zero; a refiner variable keeps the loss connected so variableGrads can run.
         const refinerVar = policy.refiner!.parameters()[0];
         refinerVar.trainable = true;
-        const { grads } = tf.variableGrads(() => policy.forward(t, 'refine').loss, [
-          ...anchorVars,
-          refinerVar,
-        ]);
+        const { grads } = tf.variableGrads(
+          () => policy.forward(t, 'refine').loss,
+          [...anchorVars, refinerVar],
+        );
         expect(grads[refinerVar.name]).toBeDefined();
         const anchorNames = new Set(anchorVars.map((v) => v.name));
         maxAbs = Math.max(
