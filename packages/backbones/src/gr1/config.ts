@@ -15,6 +15,17 @@ export interface Gr1VisionConfig {
   eps: number;
   /** Frozen in every phase: true when a pretrained MAE is loaded (GR-1), false when trained from scratch. */
   frozen: boolean;
+  /**
+   * Initial patch position table. 'learned' (absent = this): truncated normal, std 0.02, as the ViT
+   * GR-1 loads stores it. 'sincos': MAE's fixed 2-D sine-cosine table as the starting value (still
+   * trained), so a ViT trained from scratch knows where each patch is from step 0.
+   */
+  posEmbed?: 'learned' | 'sincos';
+  /**
+   * Spatial-softmax keypoints per camera (keypoints.ts): K expected patch coordinates as one extra
+   * context token per camera. 0 / absent: none (GR-1's layout).
+   */
+  keypoints?: number;
 }
 
 export interface Gr1ResamplerConfig {
@@ -239,6 +250,17 @@ export function validateGr1Config(cfg: Gr1Config): void {
     );
   }
   if (v.dim % v.heads !== 0) throw new Error(`gr1 config: vision.dim (${v.dim}) must divide by vision.heads`);
+  if (v.posEmbed !== undefined && v.posEmbed !== 'learned' && v.posEmbed !== 'sincos') {
+    throw new Error(`gr1 config: vision.posEmbed must be 'learned' or 'sincos', got '${String(v.posEmbed)}'`);
+  }
+  if (v.posEmbed === 'sincos' && v.dim % 4 !== 0) {
+    throw new Error(`gr1 config: vision.posEmbed 'sincos' needs vision.dim divisible by 4, got ${v.dim}`);
+  }
+  if (v.keypoints !== undefined && !(Number.isInteger(v.keypoints) && v.keypoints >= 0)) {
+    throw new Error(
+      `gr1 config: vision.keypoints must be a non-negative integer (0 = off), got ${JSON.stringify(v.keypoints)}`,
+    );
+  }
   const r = cfg.resampler;
   for (const k of ['depth', 'heads', 'dimHead', 'numLatents', 'ffMult'] as const)
     positiveInt(`resampler.${k}`, r[k]);

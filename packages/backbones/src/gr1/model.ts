@@ -3,6 +3,8 @@
  *
  *   [LANG, STATE, cam_0 latents (K), cam_0 CLS, cam_1 latents (K), cam_1 CLS, …]    N = 2 + V·(K+1)
  *
+ * (with `vision.keypoints` each camera's CLS is followed by its keypoint token: N = 2 + V·(K+2)),
+ *
  * built by the frozen-or-trainable encoders (E_v: ViT + Perceiver resampler, shared by the cameras; E_l:
  * text transformer; E_s: arm Linear ⊕ gripper one-hot Linear → Linear), each projected to width d, plus
  * the slot's time embedding (GR-1 has no other position signal; query tokens get none).
@@ -20,20 +22,33 @@ import type {
 } from '../types.js';
 import { type Gr1Config, validateGr1Config } from './config.js';
 import { Gr1Head } from './head.js';
+import { SpatialSoftmax } from './keypoints.js';
 import { PerceiverResampler } from './perceiver.js';
 import { TextEncoder } from './text.js';
 import { ByteTokenizer, type Tokenizer, tokenizeBatch } from './tokenizer.js';
 import { Gr1Trunk } from './trunk.js';
 import { VisionTransformer } from './vit.js';
 
-/** Per-camera projections of the CLS feature and the resampled latents into the trunk width. */
+/**
+ * Per-camera projections of the CLS feature and the resampled latents into the trunk width, and (with
+ * `vision.keypoints`) the camera's spatial-softmax keypoints and their projection.
+ */
 class CameraEmbedding extends Module {
   readonly embed_cls: Linear;
   readonly embed_patch: Linear;
-  constructor(visionDim: number, dim: number, rng: Rng) {
+  readonly keypoints: SpatialSoftmax | undefined;
+  readonly embed_keypoints: Linear | undefined;
+  constructor(vision: Gr1Config['vision'], dim: number, rng: Rng) {
     super();
-    this.embed_cls = this.registerModule('embed_cls', new Linear(visionDim, dim, { rng }));
-    this.embed_patch = this.registerModule('embed_patch', new Linear(visionDim, dim, { rng }));
+    const dv = vision.dim;
+    this.embed_cls = this.registerModule('embed_cls', new Linear(dv, dim, { rng }));
+    this.embed_patch = this.registerModule('embed_patch', new Linear(dv, dim, { rng }));
+    const k = vision.keypoints ?? 0;
+    if (k > 0) {
+      const g = vision.imageSize / vision.patchSize;
+      this.keypoints = this.registerModule('keypoints', new SpatialSoftmax(dv, k, g, rng));
+      this.embed_keypoints = this.registerModule('embed_keypoints', new Linear(2 * k, dim, { rng }));
+    }
   }
 }
 
@@ -74,7 +89,8 @@ export class Gr1Backbone extends Module implements Backbone {
     this.dim = d;
     this.history = config.history;
     this.cameras = [...config.cameras];
-    this.contextTokens = 2 + config.cameras.length * (config.resampler.numLatents + 1);
+    const kpTokens = (config.vision.keypoints ?? 0) > 0 ? 1 : 0;
+    this.contextTokens = 2 + config.cameras.length * (config.resampler.numLatents + 1 + kpTokens);
     this.vision = this.registerModule('vision', new VisionTransformer(config.vision, rng.fork()));
     this.resampler = this.registerModule(
       'resampler',
@@ -87,7 +103,7 @@ export class Gr1Backbone extends Module implements Backbone {
     this.embed_gripper_state = this.registerModule('embed_gripper_state', new Linear(2, d, { rng: r }));
     this.embed_state = this.registerModule('embed_state', new Linear(2 * d, d, { rng: r }));
     this.camera_embed = this.registerModule('camera_embed', new ModuleList<CameraEmbedding>());
-    for (let i = 0; i < config.cameras.length; i++) this.camera_embed.push(new CameraEmbedding(dv, d, r));
+    for (let i = 0; i < config.cameras.length; i++) this.camera_embed.push(new CameraEmbedding(config.vision, d, r));
     this.embed_timestep = this.registerModule(
       'embed_timestep',
       new Embedding(config.history, d, { rng: r, weightInit: (s, g) => init.normal(s, g, { std: 0.02 }) }),
@@ -174,6 +190,10 @@ export class Gr1Backbone extends Module implements Backbone {
         const proj = this.camera_embed.at(i);
         parts.push(tf.reshape(proj.embed_patch.forward(latents), [b, l, k, d])); // [B, L, K, d]
         parts.push(tf.reshape(proj.embed_cls.forward(cls), [b, l, 1, d])); // [B, L, 1, d]
+        if (proj.keypoints && proj.embed_keypoints) {
+          const kp = proj.keypoints.forward(patches); // [B·L, 2K]
+          parts.push(tf.reshape(proj.embed_keypoints.forward(kp), [b, l, 1, d])); // [B, L, 1, d]
+        }
       });
       const c = tf.concat(parts, 2); // [B, L, N, d]
       const time = tf.reshape(this.embed_timestep.weight, [1, l, 1, d]); // slot t's row, broadcast over tokens

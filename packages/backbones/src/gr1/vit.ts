@@ -2,7 +2,7 @@
  * Vision encoder E_v: a ViT (MAE / DINO layout) over non-overlapping patches. Returns the CLS feature and
  * the patch tokens after the final norm, as GR-1's `VisionTransformer.forward` does.
  */
-import { init, Linear, Module, type Rng, Transformer } from '@anchor-refine/nn';
+import { init, Linear, Module, type Rng, sinusoidalEmbedding, Transformer } from '@anchor-refine/nn';
 import * as tf from '@tensorflow/tfjs';
 import type { Gr1VisionConfig } from './config.js';
 
@@ -34,7 +34,9 @@ export class VisionTransformer extends Module {
       init.truncatedNormal([1, 1, dim], rng, { std: 0.02 }),
     );
     this.pos_embed = this.registerParameter('pos_embed', () =>
-      init.truncatedNormal([1, 1 + this.numPatches, dim], rng, { std: 0.02 }),
+      (config.posEmbed ?? 'learned') === 'sincos'
+        ? sincos2d(dim, grid)
+        : init.truncatedNormal([1, 1 + this.numPatches, dim], rng, { std: 0.02 }),
     );
     this.encoder = this.registerModule(
       'encoder',
@@ -78,4 +80,25 @@ export class VisionTransformer extends Module {
       };
     });
   }
+}
+
+/**
+ * MAE's fixed 2-D sine-cosine position table: the first dim/2 channels embed the patch column, the last
+ * dim/2 its row (each a 1-D [sin | cos] table, longest period 10000); the class token's row is zero.
+ * → [1, 1 + g², dim], rows in the patch order of `forward` (row-major).
+ */
+export function sincos2d(dim: number, g: number): tf.Tensor3D {
+  if (dim % 4 !== 0) throw new Error(`sincos2d: dim must be a multiple of 4, got ${dim}`);
+  return tf.tidy(() => {
+    const cols: number[] = [];
+    const rows: number[] = [];
+    for (let r = 0; r < g; r++) {
+      for (let c = 0; c < g; c++) {
+        cols.push(c);
+        rows.push(r);
+      }
+    }
+    const table = tf.concat([sinusoidalEmbedding(cols, dim / 2), sinusoidalEmbedding(rows, dim / 2)], 1); // [g², dim]
+    return tf.reshape(tf.concat([tf.zeros([1, dim]), table], 0), [1, 1 + g * g, dim]) as tf.Tensor3D;
+  });
 }
