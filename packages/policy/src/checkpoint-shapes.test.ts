@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { florenceToyVl } from '@anchor-refine/backbones';
+import { florenceToyVl, gr1Config } from '@anchor-refine/backbones';
 import type { HeaderEntry } from '@anchor-refine/nn';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,19 @@ import { xvlaPolicyConfig } from './xvla/config.js';
 
 const members: Array<{ name: string; config: () => AnyPolicyConfig }> = [
   { name: 'gr1', config: () => policyConfig('tiny', { backbone: { config: { stateDim: 4, armDim: 3 } } }) },
+  {
+    name: 'gr1 with keypoint tokens',
+    config: () =>
+      policyConfig('tiny', {
+        backbone: {
+          config: {
+            stateDim: 4,
+            armDim: 3,
+            vision: { ...gr1Config('tiny').vision, keypoints: 3, posEmbed: 'sincos' },
+          },
+        },
+      }),
+  },
   { name: 'xvla small', config: () => xvlaPolicyConfig('tiny', { armDim: 3, stateDim: 4 }) },
   {
     name: 'xvla florence2',

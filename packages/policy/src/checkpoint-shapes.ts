@@ -87,6 +87,16 @@ function gr1Rules(cfg: PolicyConfig): ShapeRule[] {
       axis: 0,
       per: 1,
     },
+    ...((v.keypoints ?? 0) > 0
+      ? [
+          {
+            field: 'backbone.config.vision.keypoints',
+            value: v.keypoints ?? 0,
+            tensor: 'backbone.camera_embed.0.keypoints.to_logits.weight',
+            axis: 0,
+          },
+        ]
+      : []),
     { field: 'backbone.config.resampler.depth', value: r.depth, prefix: 'backbone.resampler.layers' },
     {
       field: 'backbone.config.resampler.numLatents',

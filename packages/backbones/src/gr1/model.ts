@@ -103,7 +103,8 @@ export class Gr1Backbone extends Module implements Backbone {
     this.embed_gripper_state = this.registerModule('embed_gripper_state', new Linear(2, d, { rng: r }));
     this.embed_state = this.registerModule('embed_state', new Linear(2 * d, d, { rng: r }));
     this.camera_embed = this.registerModule('camera_embed', new ModuleList<CameraEmbedding>());
-    for (let i = 0; i < config.cameras.length; i++) this.camera_embed.push(new CameraEmbedding(config.vision, d, r));
+    for (let i = 0; i < config.cameras.length; i++)
+      this.camera_embed.push(new CameraEmbedding(config.vision, d, r));
     this.embed_timestep = this.registerModule(
       'embed_timestep',
       new Embedding(config.history, d, { rng: r, weightInit: (s, g) => init.normal(s, g, { std: 0.02 }) }),
