@@ -1,6 +1,6 @@
 import type { SampleBatch } from '@anchor-refine/datasets';
 import { describe, expect, it } from 'vitest';
-import { augmentBatch, shiftImage } from './augment.js';
+import { augmentBatch, dropState, shiftImage } from './augment.js';
 
 /** A 3×3 RGB image whose pixel (y, x) has channels (10y + x, 100 + 10y + x, 200 + 10y + x). */
 const img3 = () => {
@@ -105,5 +105,42 @@ describe('augmentBatch', () => {
       },
     };
     expect(() => augmentBatch(bad, { pad: 1 }, 0)).toThrow(/depth/);
+  });
+});
+
+describe('dropState', () => {
+  const withState = (B: number, L: number) => {
+    const b = batch(B, L, 2, () => 0);
+    const data = Float32Array.from({ length: B * L * 2 }, (_, i) => i + 1);
+    return { ...b, state: { data, shape: [B, L, 2] as [number, number, number] } };
+  };
+
+  it('zeroes whole samples (every history slot) at about the asked rate, nothing else', () => {
+    const [B, L] = [400, 2];
+    const src = withState(B, L);
+    const out = dropState(src, 0.3, 11);
+    let dropped = 0;
+    for (let b = 0; b < B; b++) {
+      const row = Array.from(out.state.data.subarray(b * L * 2, (b + 1) * L * 2));
+      const orig = Array.from(src.state.data.subarray(b * L * 2, (b + 1) * L * 2));
+      if (row.every((v) => v === 0)) dropped++;
+      else expect(row).toEqual(orig); // a kept sample is untouched
+    }
+    // Binomial(400, 0.3): mean 120, sd 9.2 → 5 sd either side
+    expect(dropped).toBeGreaterThan(74);
+    expect(dropped).toBeLessThan(166);
+    expect(src.state.data[0]).toBe(1); // input not modified
+    expect(out.images).toBe(src.images);
+  });
+
+  it('is a pure function of (seed, episode, frame); p = 0 is the identity', () => {
+    const src = withState(64, 1);
+    expect(Array.from(dropState(src, 0.5, 3).state.data)).toEqual(
+      Array.from(dropState(src, 0.5, 3).state.data),
+    );
+    expect(Array.from(dropState(src, 0.5, 3).state.data)).not.toEqual(
+      Array.from(dropState(src, 0.5, 4).state.data),
+    );
+    expect(dropState(src, 0, 3)).toBe(src);
   });
 });

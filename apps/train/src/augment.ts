@@ -78,3 +78,26 @@ export function augmentBatch(batch: SampleBatch, aug: ShiftAugment, seed: number
   }
   return { ...batch, images };
 }
+
+/**
+ * Proprioception dropout: each sample's arm state (every history slot) is replaced, with probability
+ * `p`, by zeros — the dataset mean, since the state is already normalized. A policy that sees its own
+ * arm can copy the demo's motion from the arm alone once it is under way (the "copycat" shortcut) and
+ * never learns to find the object in the image; dropping the state on some samples forces the image
+ * pathway to carry the object's position. Inference always sees the state. Deterministic per (seed,
+ * episode, frame), like the shifts. Returns a new batch; the input is not modified.
+ */
+export function dropState(batch: SampleBatch, p: number, seed: number): SampleBatch {
+  if (p <= 0) return batch;
+  const [B, L, S] = batch.state.shape; // [B, L, S]
+  const data = Float32Array.from(batch.state.data);
+  for (let b = 0; b < B; b++) {
+    const next = rng(
+      Math.imul(seed ^ 0x2545f491, 0x9e3779b1) ^
+        Math.imul(batch.episodeIndex[b] + 1, 0x85ebca77) ^
+        Math.imul(batch.frameIndex[b] + 1, 0xc2b2ae3d),
+    );
+    if (next() < p) data.fill(0, b * L * S, (b + 1) * L * S);
+  }
+  return { ...batch, state: { data, shape: batch.state.shape } };
+}

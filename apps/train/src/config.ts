@@ -57,6 +57,11 @@ export interface TrainConfig {
   evalEpisodes: number;
   /** Random-shift image augmentation: max shift in pixels (0 = off), both phases. */
   augmentShift: number;
+  /**
+   * Phase 1 only: probability that a sample's arm state is replaced by the dataset mean (augment.ts
+   * `dropState`), so the image pathway must carry the object's position. 0 = off.
+   */
+  stateDropout: number;
 }
 
 export const DEFAULT_PHASE: Record<PhaseName, PhaseConfig> = {
@@ -83,6 +88,7 @@ export const DEFAULT_TRAIN: Omit<TrainConfig, 'dataset' | 'outDir'> = {
   // ±4 px at 96 px (DrQ's and Diffusion Policy's random-shift range): from-scratch vision encoders
   // overfit a few thousand frames without it.
   augmentShift: 4,
+  stateDropout: 0,
 };
 
 export class TrainConfigError extends Error {
@@ -255,6 +261,14 @@ export function validateTrainConfig(input: unknown): TrainConfig {
       d.augmentShift,
       (v) => isInt(v) && v >= 0 && v <= 32,
       'use an integer number of pixels in [0, 32] (0 = off)',
+    ),
+    stateDropout: num(
+      input,
+      'stateDropout',
+      '',
+      d.stateDropout,
+      (v) => v >= 0 && v < 1,
+      'use a probability in [0, 1) (0 = off)',
     ),
   };
   return cfg;

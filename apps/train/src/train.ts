@@ -23,7 +23,7 @@ import {
   xvlaPolicyConfig,
 } from '@anchor-refine/policy';
 import * as tf from '@tensorflow/tfjs';
-import { augmentBatch } from './augment.js';
+import { augmentBatch, dropState } from './augment.js';
 import {
   listCheckpoints,
   loadCheckpointPolicy,
@@ -259,10 +259,13 @@ export async function trainPhase(
       // Augmentation seed: a pure function of run seed, phase and step (resume sees the same batches);
       // each sample's shift also depends on its frame only, so a rank's shard shifts it the same way.
       const augSeed = (cfg.seed * 1_000_003 + epochOffset + step) >>> 0;
-      const batch = augmentBatch(
+      const shifted = augmentBatch(
         await sampler.batch(dist ? dist.shard(global) : global),
         { pad: cfg.augmentShift },
         augSeed,
+      );
+      const batch = (
+        phase === 'anchor' ? dropState(shifted, cfg.stateDropout, augSeed) : shifted
       ) as PolicyBatch;
       const lr = schedule(step);
       const r = dist
