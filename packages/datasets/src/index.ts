@@ -10,7 +10,17 @@ export {
   validateFeatures,
 } from './features.js';
 export { type GripperConvention, GripperMapping, type GripperMappingConfig } from './gripper.js';
-export { type DecodedImage, decodeImage, encodePng, resizeBilinear } from './image-codec.js';
+export {
+  DEFAULT_MAX_IMAGE_PIXELS,
+  type DecodedImage,
+  type DecodeImageOptions,
+  decodeImage,
+  encodePng,
+  type ImageHeader,
+  type ImageSource,
+  readImageHeader,
+  resizeBilinear,
+} from './image-codec.js';
 export { type CodebaseVersion, type DatasetInfo, formatTemplate, parseInfo, parseSplit } from './info.js';
 export { DataLoader, type DataLoaderOptions } from './loader.js';
 export {

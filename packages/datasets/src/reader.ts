@@ -2,7 +2,7 @@ import { access, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatasetError } from './errors.js';
 import { type FeatureSpec, imageLayout, isNumeric, numel } from './features.js';
-import { chwToHwc, type DecodedImage, decodeImage } from './image-codec.js';
+import { chwToHwc, type DecodedImage, decodeImage, resolveMaxImagePixels } from './image-codec.js';
 import { type DatasetInfo, parseInfo, templatePath } from './info.js';
 import { LruCache } from './lru.js';
 import { type LoadedParquet, loadParquet, type ParquetRow, readRows } from './parquet-io.js';
@@ -33,6 +33,11 @@ export interface OpenOptions {
   videoCacheBytes?: number;
   /** timestamp tolerance in seconds (LeRobot `tolerance_s`, 1e-4) */
   toleranceS?: number;
+  /**
+   * largest width × height a stored PNG/JPEG header may declare; larger images are refused before
+   * decoding (decompression bombs). Default DEFAULT_MAX_IMAGE_PIXELS (8192 × 8192).
+   */
+  maxImagePixels?: number;
 }
 
 export interface ImageOptions {
@@ -48,6 +53,7 @@ export class LeRobotDataset {
   private readonly episodeOfFrame: Int32Array;
   private readonly imageColumns: LruCache<Uint8Array[]>;
   private readonly videoFrames: VideoFrames;
+  private readonly maxImagePixels: number;
 
   constructor(
     readonly root: string,
@@ -71,6 +77,7 @@ export class LeRobotDataset {
       v.reduce((s, b) => s + b.length, 0),
     );
     this.videoFrames = new VideoFrames(root, info.fps, opts.videoCacheBytes ?? 2 ** 29);
+    this.maxImagePixels = resolveMaxImagePixels(opts.maxImagePixels);
   }
 
   get fps(): number {
@@ -180,21 +187,26 @@ export class LeRobotDataset {
         const ep = this.episodes[this.episodeOfFrame[i]];
         const col = await this.imageColumn(key, ep.dataFile);
         const row = i - (this.fileStart.get(ep.dataFile) ?? 0);
+        const at = `row ${row} (episode ${ep.episodeIndex}, frame ${i - ep.from})`;
+        // The header is checked against the cap and the feature shape before anything is decoded.
         let img: DecodedImage;
         try {
-          img = decodeImage(col[row]);
+          img = decodeImage(col[row], {
+            file: ep.dataFile,
+            field: key,
+            frame: at,
+            maxImagePixels: this.maxImagePixels,
+            expectSize: { height, width, source: `features.${key}.shape is ${JSON.stringify(spec.shape)}` },
+          });
         } catch (e) {
-          throw new DatasetError(
-            ep.dataFile,
-            key,
-            `row ${row}: cannot decode image: ${(e as Error).message}`,
-          );
+          if (e instanceof DatasetError) throw e;
+          throw new DatasetError(ep.dataFile, key, `${at}: cannot decode image: ${(e as Error).message}`);
         }
         if (img.height !== height || img.width !== width) {
           throw new DatasetError(
             ep.dataFile,
             key,
-            `row ${row}: image is ${img.height}x${img.width} but features.${key}.shape is ${JSON.stringify(spec.shape)}`,
+            `${at}: image is ${img.height}x${img.width} but features.${key}.shape is ${JSON.stringify(spec.shape)}`,
           );
         }
         return chw ? { data: chwToHwc(img.data, height, width), height, width } : img;
@@ -337,6 +349,7 @@ function stringList(v: unknown, file: string, field: string): string[] {
 
 /** Opens a LeRobot v2.0/v2.1/v3.0 dataset and validates it (metadata, data rows, video files). */
 export async function openDataset(root: string, opts: OpenOptions = {}): Promise<LeRobotDataset> {
+  resolveMaxImagePixels(opts.maxImagePixels); // a bad option fails before anything is read
   const info = parseInfo(await readJson(root, 'meta/info.json'), 'meta/info.json');
   const v3 = info.codebase_version === 'v3.0';
   const { tasks, episodes } = v3 ? await readV3Meta(root, info) : await readV2Meta(root, info);

@@ -102,7 +102,7 @@ describe('malformed datasets fail with the file and the field', () => {
     });
     const ds = await openDataset(root);
     await expect(ds.image('observation.images.cam', 0)).rejects.toThrow(
-      /data\/chunk-000\/file-000.parquet: observation.images.cam: row 0: image is 4x4/,
+      /data\/chunk-000\/file-000.parquet: observation.images.cam: row 0 \(episode 0, frame 0\): image is 4x4/,
     );
   });
 

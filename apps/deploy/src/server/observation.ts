@@ -57,7 +57,7 @@ export function toPolicyImage(
   if (a.shape.length === 1 && a.data instanceof Uint8Array) {
     checkEncodedImage(a.data, field, maxPixels);
     try {
-      img = decodeImage(a.data);
+      img = decodeImage(a.data, { maxImagePixels: maxPixels, field });
     } catch (err) {
       throw new ProtocolError(
         field,

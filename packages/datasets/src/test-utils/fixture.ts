@@ -63,6 +63,8 @@ export interface FixtureOptions {
   info?: (info: Record<string, unknown>) => void;
   /** declare a video camera `observation.images.vid` (its mp4 is not written) */
   videoFeature?: boolean;
+  /** replace the stored bytes of `observation.images.cam` at global row g (return undefined to keep them) */
+  camBytes?: (g: number) => Uint8Array | undefined;
 }
 
 function dataColumns(rows: number[], opts: FixtureOptions): Record<string, arrow.Vector> {
@@ -77,7 +79,7 @@ function dataColumns(rows: number[], opts: FixtureOptions): Record<string, arrow
     action: arrow.vectorFromArray(actions, listOf(f32())),
     'observation.images.cam': arrow.vectorFromArray(
       rows.map((g) => ({
-        bytes: encodePng({ width: 4, height: 4, data: camPixels(g, 4), channels: 3 }),
+        bytes: opts.camBytes?.(g) ?? encodePng({ width: 4, height: 4, data: camPixels(g, 4), channels: 3 }),
         path: null,
       })),
       imageType(),
