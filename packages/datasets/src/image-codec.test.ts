@@ -1,16 +1,8 @@
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import { decode as fastPngDecode } from 'fast-png';
 import { describe, expect, it } from 'vitest';
 import { decodeImage, encodePng, resizeBilinear } from './image-codec.js';
-
-function chunk(type: string, data: Uint8Array): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(data.length, 0);
-  head.write(type, 4, 'latin1');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
-  return Buffer.concat([head, data, crc]);
-}
+import { pngChunk as chunk } from './test-utils/images.js';
 
 /** A PNG whose rows carry the given filter types over arbitrary bytes (every byte stream is a valid image). */
 function pngWithFilters(w: number, h: number, bpp: 3 | 4, filters: number[], seed: number): Uint8Array {

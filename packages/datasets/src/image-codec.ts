@@ -212,18 +212,24 @@ function pngImageData(b: Uint8Array, h: PngIhdr, fail: Fail): { idat: Uint8Array
     off += 12 + len;
   }
   if (parts.length === 0) fail('the PNG has no IDAT (image data) chunk');
-  const bits = PNG_COLOUR[h.colour].channels * h.depth;
-  const rowBytes = (cols: number) => 1 + Math.ceil((cols * bits) / 8);
-  let rawBytes = h.height * rowBytes(h.width);
-  if (h.interlace === 1) {
-    rawBytes = 0;
-    for (const [x0, y0, dx, dy] of ADAM7) {
-      const cols = h.width > x0 ? Math.ceil((h.width - x0) / dx) : 0;
-      const rows = h.height > y0 ? Math.ceil((h.height - y0) / dy) : 0;
-      if (cols > 0 && rows > 0) rawBytes += rows * rowBytes(cols);
-    }
-  }
+  const rawBytes = pngRawBytes(h.width, h.height, PNG_COLOUR[h.colour].channels * h.depth, h.interlace);
   return { idat: parts.length === 1 ? parts[0] : Buffer.concat(parts), rawBytes };
+}
+
+/**
+ * Bytes a PNG's image data inflates to (one filter byte per row, rows of ⌈cols·bits/8⌉ bytes), summed
+ * over the seven Adam7 passes when `interlace` is 1. `bitsPerPixel` = channels × bit depth.
+ */
+export function pngRawBytes(width: number, height: number, bitsPerPixel: number, interlace: number): number {
+  const rowBytes = (cols: number) => 1 + Math.ceil((cols * bitsPerPixel) / 8);
+  if (interlace !== 1) return height * rowBytes(width);
+  let total = 0;
+  for (const [x0, y0, dx, dy] of ADAM7) {
+    const cols = width > x0 ? Math.ceil((width - x0) / dx) : 0;
+    const rows = height > y0 ? Math.ceil((height - y0) / dy) : 0;
+    if (cols > 0 && rows > 0) total += rows * rowBytes(cols);
+  }
+  return total;
 }
 
 /**

@@ -18,6 +18,7 @@ export {
   encodePng,
   type ImageHeader,
   type ImageSource,
+  pngRawBytes,
   readImageHeader,
   resizeBilinear,
 } from './image-codec.js';

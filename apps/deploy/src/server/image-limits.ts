@@ -10,6 +10,7 @@
  */
 
 import { inflateSync } from 'node:zlib';
+import { pngRawBytes } from '@anchor-refine/datasets';
 import { ProtocolError } from '../protocol/ndarray.js';
 
 export interface ImageHeader {
@@ -23,16 +24,6 @@ export const DEFAULT_MAX_IMAGE_PIXELS = 7680 * 4320;
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
-/** Adam7 passes: x0, y0, dx, dy. */
-const ADAM7 = [
-  [0, 0, 8, 8],
-  [4, 0, 8, 8],
-  [0, 4, 4, 8],
-  [2, 0, 4, 4],
-  [0, 2, 2, 4],
-  [1, 0, 2, 2],
-  [0, 1, 1, 2],
-];
 
 export function checkPixels(height: number, width: number, field: string, maxPixels: number): void {
   if (height < 1 || width < 1)
@@ -79,18 +70,8 @@ function readPng(b: Uint8Array, field: string): PngLayout {
   const channels = PNG_CHANNELS[ihdr.colour];
   if (channels === undefined || ![1, 2, 4, 8, 16].includes(ihdr.depth))
     throw new ProtocolError(field, `the PNG has colour type ${ihdr.colour} / bit depth ${ihdr.depth}`);
-  const bits = channels * ihdr.depth;
-  const rowBytes = (cols: number) => 1 + Math.ceil((cols * bits) / 8);
   const { width: W, height: H } = ihdr;
-  let rawBytes = H * rowBytes(W);
-  if (ihdr.interlace === 1) {
-    rawBytes = 0;
-    for (const [x0, y0, dx, dy] of ADAM7) {
-      const cols = W > x0 ? Math.ceil((W - x0) / dx) : 0;
-      const rows = H > y0 ? Math.ceil((H - y0) / dy) : 0;
-      if (cols > 0 && rows > 0) rawBytes += rows * rowBytes(cols);
-    }
-  }
+  const rawBytes = pngRawBytes(W, H, channels * ihdr.depth, ihdr.interlace);
   return { header: { format: 'png', width: W, height: H }, rawBytes, idat };
 }
 
