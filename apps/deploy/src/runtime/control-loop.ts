@@ -205,7 +205,12 @@ export class ControlLoop {
       return this.source
         .infer(hist, guide)
         .then(async (r) => {
-          if (inject > 0) await sleep(inject);
+          if (inject > 0) {
+            // setTimeout can fire up to 1 ms early by performance.now(): wait out the rest, so the
+            // injected delay is never shorter than asked.
+            const end = performance.now() + inject;
+            for (let left = inject; left > 0; left = end - performance.now()) await sleep(left);
+          }
           this.planner.record(performance.now() - t0);
           this.schedule.add(t, r.chunk);
           stats.inferences++;
