@@ -45,6 +45,7 @@ export {
   type ChunkFn,
   type DelayedEpisodeOptions,
   type DelayedEpisodeResult,
+  DelayedExecutor,
   delaySteps,
   jerkRms,
   maxVelocityJump,

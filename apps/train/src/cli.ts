@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { selectBackend } from '@anchor-refine/core-tensors';
+import { SCHEDULES } from '@anchor-refine/deploy/sim-eval';
 import { importOfficialXvla, savePolicy, xvlaPolicyConfig } from '@anchor-refine/policy';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ablate, formatAblation } from './ablate.js';
@@ -16,6 +17,7 @@ import { asRank, launchLocal, withoutNproc } from './launch.js';
 import { writeReport } from './report.js';
 import { recordRollouts } from './rollouts.js';
 import { RUN_FILES } from './run-layout.js';
+import { delayedEvalFromFlags } from './sim-policy.js';
 import { trainPhase } from './train.js';
 
 const backbone = (v: string) => {
@@ -48,6 +50,12 @@ program
   .option('--image-size <px>', 'rendered image size (96 for small, 32 for tiny)', int('--image-size'), 96)
   .option('--aim-noise <m>', 'expert aim error per episode (m)', num('--aim-noise'), 0.003)
   .option('--action-noise <rad>', 'expert joint jitter per step (rad)', num('--action-noise'), 0.01)
+  .option(
+    '--exec-noise <rad>',
+    "DART: std of a slow disturbance on the executed joints; the recorded action stays the expert's",
+    num('--exec-noise'),
+    0,
+  )
   .option('--seed-offset <n>', 'first seed', int('--seed-offset'), 0)
   .action(async (o) => {
     await collect({
@@ -57,6 +65,7 @@ program
       imageSize: o.imageSize,
       aimNoise: o.aimNoise,
       actionNoise: o.actionNoise,
+      executionNoise: o.execNoise,
       seedOffset: o.seedOffset,
       log: console.log,
     });
@@ -123,6 +132,20 @@ program
     "actions executed per chunk (default: the checkpoint's execution config)",
     int('--actions-per-chunk'),
   )
+  .option(
+    '--schedule <name>',
+    `run each episode as the deployment runtime would: ${SCHEDULES.join(' | ')} (with --inject-delay)`,
+  )
+  .option(
+    '--inject-delay <ms>',
+    'inference delay on the virtual clock: a chunk asked at step t arrives at t + ⌈ms / 100⌉ (needs --schedule)',
+    num('--inject-delay'),
+  )
+  .option(
+    '--threshold <f>',
+    'async-blend / rtc: ask for the next chunk when this fraction is left',
+    num('--threshold'),
+  )
   .option('--workers <n>', 'worker threads', int('--workers'))
   .option('--run <dir>', 'run folder to store eval results in (for report)')
   .option('--offline', 'offline metrics on a dataset instead of the sim')
@@ -161,6 +184,7 @@ program
     const modes = String(o.modes).split(',') as ('anchor' | 'refine')[];
     for (const m of modes)
       if (m !== 'anchor' && m !== 'refine') throw new InvalidArgumentError(`--modes: unknown mode '${m}'`);
+    const delayed = delayedEvalFromFlags(o);
     const shard = resolveShard(o.shard);
     if (shard) {
       if (!partsDir) throw new InvalidArgumentError('--shard needs --run <dir> or --parts <dir>');
@@ -174,6 +198,7 @@ program
           seedOffset: o.seedOffset,
           workers: o.workers,
           ...(o.actionsPerChunk ? { actionsPerChunk: o.actionsPerChunk } : {}),
+          ...(delayed ? { delayed } : {}),
         },
         shard,
         partsDir,
@@ -190,6 +215,7 @@ program
       seedOffset: o.seedOffset,
       workers: o.workers,
       ...(o.actionsPerChunk ? { actionsPerChunk: o.actionsPerChunk } : {}),
+      ...(delayed ? { delayed } : {}),
       logDir: o.run ? join(o.run, 'eval') : undefined,
     });
     if (o.run) save(join(o.run, RUN_FILES.closedLoop), r);

@@ -12,6 +12,8 @@ export interface CollectOptions {
   aimNoise?: number;
   /** Per-step joint jitter of the expert (rad). */
   actionNoise?: number;
+  /** DART disturbance of the executed arm joints (rad; the recorded action stays the expert's). */
+  executionNoise?: number;
   seedOffset?: number;
   log?: (msg: string) => void;
 }
@@ -35,7 +37,11 @@ export async function collect(o: CollectOptions): Promise<RecordSummary> {
     tasks: o.tasks ?? [...TASK_IDS],
     episodesPerTask: o.episodesPerTask,
     seedOffset: o.seedOffset ?? 0,
-    expert: { aimNoise: o.aimNoise ?? 0.003, actionNoise: o.actionNoise ?? 0.01 },
+    expert: {
+      aimNoise: o.aimNoise ?? 0.003,
+      actionNoise: o.actionNoise ?? 0.01,
+      executionNoise: o.executionNoise ?? 0,
+    },
     env: { imageWidth: size, imageHeight: size },
     onEpisode: ({ task, kept, total, success }) => {
       if (success && (kept === total || kept % 10 === 0)) o.log?.(`collect: ${task} ${kept}/${total}`);

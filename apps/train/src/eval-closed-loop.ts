@@ -17,7 +17,7 @@ import {
   type TaskId,
   type TaskReport,
 } from '@anchor-refine/sim';
-import { type EvalMode, simPolicySpec } from './sim-policy.js';
+import { type DelayedEvalOptions, type EvalMode, simPolicySpec } from './sim-policy.js';
 
 export interface ClosedLoopOptions {
   checkpoint: string;
@@ -28,6 +28,8 @@ export interface ClosedLoopOptions {
   workers?: number;
   /** Actions executed per chunk instead of the checkpoint's `execution.actionsPerChunk`. */
   actionsPerChunk?: number;
+  /** Run the deployment schedule under an injected inference delay (`--schedule`, `--inject-delay`). */
+  delayed?: DelayedEvalOptions;
   /** Per-episode JSONL logs go here (`episodes-<mode>.jsonl`). */
   logDir?: string;
   onEpisode?: (mode: EvalMode, done: number, total: number) => void;
@@ -53,6 +55,8 @@ export interface ClosedLoopResult {
   checkpoint: string;
   seedOffset: number;
   episodesPerTask: number;
+  /** the schedule and injected delay the episodes ran under (absent: the checkpoint's own execution) */
+  delayed?: DelayedEvalOptions;
   results: Partial<Record<EvalMode, ModeResult>>;
   /** per task, anchor-only → AnchorRefine (only when both modes ran) */
   transitions?: Record<string, Transitions>;
@@ -127,6 +131,7 @@ export async function evalClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRe
     checkpoint: o.checkpoint,
     seedOffset,
     episodesPerTask: o.episodes,
+    ...(o.delayed ? { delayed: o.delayed } : {}),
     results: {},
   };
   // The modes run side by side, splitting the workers: worker start-up (tsx, tfjs, WASM) overlaps.
@@ -135,7 +140,7 @@ export async function evalClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRe
   const reports = await Promise.all(
     modes.map((mode) =>
       evaluate({
-        policy: simPolicySpec(o.checkpoint, mode, o.actionsPerChunk),
+        policy: simPolicySpec(o.checkpoint, mode, o.actionsPerChunk, o.delayed),
         tasks,
         episodes: o.episodes,
         seedOffset,
@@ -195,14 +200,18 @@ export function formatTable(res: ClosedLoopResult): string {
   rows.push(avg);
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
   const table = rows.map((r) => r.map((x, c) => (x ?? '').padEnd(widths[c])).join('  ')).join('\n');
+  const d = res.delayed;
+  const head = d
+    ? `schedule ${d.schedule}, injected inference delay ${d.delayMs} ms${d.threshold !== undefined ? `, threshold ${d.threshold}` : ''}\n`
+    : '';
   const p = res.paired;
-  if (!p) return table;
+  if (!p) return head + table;
   const g = p.gripperFailures;
   const change =
     g.relativeChange === null
       ? 'n/a'
       : `${g.relativeChange >= 0 ? '+' : ''}${(100 * g.relativeChange).toFixed(0)}%`;
-  return `${table}
+  return `${head}${table}
 gain ${(100 * p.gain).toFixed(1)} points; exact McNemar (F→S ${p.failToSuccess} vs S→F ${p.successToFail}) p = ${p.pValue.toPrecision(3)}
 gripper-related failures: anchor-only ${g.anchor} → AnchorRefine ${g.refine} (${change})`;
 }

@@ -15,7 +15,7 @@ import {
   pairedSummary,
   transitions,
 } from './eval-closed-loop.js';
-import type { EvalMode } from './sim-policy.js';
+import type { DelayedEvalOptions, EvalMode } from './sim-policy.js';
 
 export interface Shard {
   index: number;
@@ -58,6 +58,7 @@ export interface ShardPart {
   tasks: TaskId[];
   modes: EvalMode[];
   actionsPerChunk?: number;
+  delayed?: DelayedEvalOptions;
   episodes: Partial<Record<EvalMode, EpisodeRecord[]>>;
   wallMs: Partial<Record<EvalMode, number>>;
 }
@@ -84,6 +85,7 @@ export async function evalShard(
     tasks: o.tasks,
     modes: o.modes,
     ...(o.actionsPerChunk ? { actionsPerChunk: o.actionsPerChunk } : {}),
+    ...(o.delayed ? { delayed: o.delayed } : {}),
     episodes: Object.fromEntries(o.modes.map((m) => [m, r.results[m]?.episodes ?? []])),
     wallMs: Object.fromEntries(o.modes.map((m) => [m, r.results[m]?.wallMs ?? 0])),
   };
@@ -97,6 +99,7 @@ const sameRun = (a: ShardPart, b: ShardPart) =>
   a.seedOffset === b.seedOffset &&
   a.episodesPerTask === b.episodesPerTask &&
   a.actionsPerChunk === b.actionsPerChunk &&
+  JSON.stringify(a.delayed ?? null) === JSON.stringify(b.delayed ?? null) &&
   a.tasks.join() === b.tasks.join() &&
   a.modes.join() === b.modes.join();
 
@@ -135,6 +138,7 @@ export function mergeShards(partsDir: string, logDir?: string): ClosedLoopResult
     checkpoint: first.checkpoint,
     seedOffset: first.seedOffset,
     episodesPerTask: first.episodesPerTask,
+    ...(first.delayed ? { delayed: first.delayed } : {}),
     results: {},
   };
   for (const mode of first.modes) {

@@ -2,11 +2,19 @@
  * Closed-loop wrapping: anchor-only and AnchorRefine run the same action selection (history, chunk queue,
  * temporal ensembling) and differ only in the chunk executed.
  */
+
+import { SIM_JOINT_LIMITS } from '@anchor-refine/deploy/sim-eval';
 import { AnchorRefinePolicy, policyConfig, TemporalEnsembler } from '@anchor-refine/policy';
 import type { Observation } from '@anchor-refine/sim';
 import { describe, expect, it } from 'vitest';
 import { ARM_DIM, toPolicyObservation } from './data.js';
-import { anchorOnlyChunk, wrapPolicy } from './sim-policy.js';
+import {
+  anchorOnlyChunk,
+  type DelayedEvalOptions,
+  delayedEvalFromFlags,
+  SIM_MAX_DELTA_PER_STEP,
+  wrapPolicy,
+} from './sim-policy.js';
 
 const px = 32;
 
@@ -37,8 +45,13 @@ const make = (refine: boolean, temporalEnsemble: number | null, actionsPerChunk 
     }),
   );
 
-async function run(policy: AnchorRefinePolicy, mode: 'anchor' | 'refine', obs: Observation[]) {
-  const p = wrapPolicy(policy, mode);
+async function run(
+  policy: AnchorRefinePolicy,
+  mode: 'anchor' | 'refine',
+  obs: Observation[],
+  delayed?: DelayedEvalOptions,
+) {
+  const p = wrapPolicy(policy, mode, delayed);
   await p.reset();
   const out: number[][] = [];
   for (const o of obs) out.push(Array.from(await p.act(o)));
@@ -74,5 +87,75 @@ describe('wrapPolicy', () => {
     );
     expect(got).toEqual(want);
     policy.dispose();
+  });
+});
+
+describe('wrapPolicy with a schedule and an injected delay (eval --schedule --inject-delay)', () => {
+  it('the synchronous queue holds the present pose while a late chunk is computed; rtc does not', async () => {
+    const obs = observations(9);
+    const policy = make(true, null, 2);
+    const arm = (o: Observation) => Array.from(o.jointState.slice(0, ARM_DIM));
+    const queue = await run(policy, 'refine', obs, { schedule: 'queue', delayMs: 300 });
+    // rows 0, 1 of the first chunk at t = 0, 1; the next is asked at t = 2 and arrives at t = 5
+    for (const t of [2, 3, 4]) expect(queue[t].slice(0, ARM_DIM), `step ${t}`).toEqual(arm(obs[t]));
+    expect(queue[5].slice(0, ARM_DIM)).not.toEqual(arm(obs[5]));
+    // rtc asks early enough that the plan never runs out (tiny's horizon 5 covers a 2-step delay)
+    const rtc = await run(policy, 'refine', obs, { schedule: 'rtc', delayMs: 200 });
+    for (let t = 0; t < obs.length; t++)
+      expect(rtc[t].slice(0, ARM_DIM), `step ${t}`).not.toEqual(arm(obs[t]));
+    // and at zero delay the queue executes without holding
+    const q0 = await run(policy, 'refine', obs, { schedule: 'queue', delayMs: 0 });
+    for (let t = 0; t < obs.length; t++) expect(q0[t].slice(0, ARM_DIM)).not.toEqual(arm(obs[t]));
+    policy.dispose();
+  });
+
+  it('without a refiner both modes execute the same actions under rtc at 300 ms (the anchor is guided too)', async () => {
+    const obs = observations(12);
+    const policy = make(false, null, 2);
+    const d: DelayedEvalOptions = { schedule: 'rtc', delayMs: 300 };
+    expect(await run(policy, 'anchor', obs, d)).toEqual(await run(policy, 'refine', obs, d));
+    policy.dispose();
+  });
+
+  it('every command passes the safety filter: the sim joint limits and the per-step limit', async () => {
+    const obs = observations(12);
+    const policy = make(true, null, 2);
+    let clamped = 0;
+    for (const schedule of ['queue', 'ensemble', 'async-blend', 'rtc'] as const) {
+      const acts = await run(policy, 'refine', obs, { schedule, delayMs: 200 });
+      acts.forEach((a, t) => {
+        for (let j = 0; j < ARM_DIM; j++) {
+          const present = obs[t].jointState[j];
+          expect(a[j]).toBeGreaterThanOrEqual(SIM_JOINT_LIMITS.min[j] - 1e-6);
+          expect(a[j]).toBeLessThanOrEqual(SIM_JOINT_LIMITS.max[j] + 1e-6);
+          expect(Math.abs(a[j] - present), `${schedule} step ${t} joint ${j}`).toBeLessThanOrEqual(
+            SIM_MAX_DELTA_PER_STEP + 1e-6,
+          );
+          if (Math.abs(Math.abs(a[j] - present) - SIM_MAX_DELTA_PER_STEP) < 1e-6) clamped++;
+        }
+      });
+    }
+    // the observations jump by up to 2 rad per step, so the filter had to act (the check can fail)
+    expect(clamped).toBeGreaterThan(0);
+    policy.dispose();
+  });
+});
+
+describe('delayedEvalFromFlags (eval --schedule --inject-delay --threshold)', () => {
+  it('no --schedule is the plain evaluation; a schedule defaults to zero delay', () => {
+    expect(delayedEvalFromFlags({})).toBeUndefined();
+    expect(delayedEvalFromFlags({ schedule: 'queue' })).toEqual({ schedule: 'queue', delayMs: 0 });
+    expect(delayedEvalFromFlags({ schedule: 'rtc', injectDelay: 300, threshold: 0.7 })).toEqual({
+      schedule: 'rtc',
+      delayMs: 300,
+      threshold: 0.7,
+    });
+  });
+
+  it('bad flags fail naming the flag', () => {
+    expect(() => delayedEvalFromFlags({ injectDelay: 100 })).toThrow(/--inject-delay.*need --schedule/);
+    expect(() => delayedEvalFromFlags({ schedule: 'fast' })).toThrow(/--schedule must be one of queue/);
+    expect(() => delayedEvalFromFlags({ schedule: 'rtc', injectDelay: -5 })).toThrow(/--inject-delay/);
+    expect(() => delayedEvalFromFlags({ schedule: 'rtc', threshold: 1.5 })).toThrow(/--threshold/);
   });
 });

@@ -8,12 +8,22 @@
 import { fileURLToPath } from 'node:url';
 import { selectBackend } from '@anchor-refine/core-tensors';
 import {
+  DelayedExecutor,
+  isScheduleName,
+  SCHEDULES,
+  type ScheduleName,
+  SIM_JOINT_LIMITS,
+} from '@anchor-refine/deploy/sim-eval';
+import {
   type ActionChunk,
   ActionSelector,
   type AnyPolicy,
+  applyGuide,
+  type ChunkGuide,
   type ChunkPrediction,
   loadPolicy,
   type PolicyObservation,
+  policyShape,
 } from '@anchor-refine/policy';
 import type { ClosedLoopPolicy, JsonValue, PolicyContext } from '@anchor-refine/sim';
 import { toPolicyObservation } from './data.js';
@@ -25,7 +35,48 @@ export interface SimPolicyOptions {
   mode: EvalMode;
   /** Override the checkpoint's execution horizon (actions executed per chunk). */
   actionsPerChunk?: number;
+  /** Run the deployment runtime's schedule under an injected inference delay instead (`eval --schedule`). */
+  delayed?: DelayedEvalOptions;
 }
+
+/**
+ * `eval --schedule S --inject-delay MS`: each episode runs as `anchor-refine-deploy run` would drive the
+ * robot — schedule S, a chunk requested at step t arriving at t + ⌈MS / 100 ms⌉ on the sim's virtual
+ * clock (the robot keeps executing meanwhile; the synchronous queue holds), the same safety filter
+ * (the sim's joint limits, at most 0.25 rad per step, as `run --robot sim`).
+ */
+export interface DelayedEvalOptions {
+  schedule: ScheduleName;
+  delayMs: number;
+  /** async-blend / rtc: request when this fraction of the chunk is left (default 0.5) */
+  threshold?: number;
+}
+
+/**
+ * `eval --schedule` / `--inject-delay` / `--threshold` → the delayed evaluation, or undefined (the plain
+ * one). Errors name the flag.
+ */
+export function delayedEvalFromFlags(o: {
+  schedule?: string;
+  injectDelay?: number;
+  threshold?: number;
+}): DelayedEvalOptions | undefined {
+  if (o.schedule === undefined) {
+    if (o.injectDelay !== undefined || o.threshold !== undefined)
+      throw new Error('--inject-delay and --threshold need --schedule <name>');
+    return undefined;
+  }
+  if (!isScheduleName(o.schedule))
+    throw new Error(`--schedule must be one of ${SCHEDULES.join(', ')}, got '${o.schedule}'`);
+  const delayMs = o.injectDelay ?? 0;
+  if (!(delayMs >= 0)) throw new Error(`--inject-delay must be ≥ 0 ms, got ${delayMs}`);
+  if (o.threshold !== undefined && !(o.threshold > 0 && o.threshold < 1))
+    throw new Error(`--threshold must be in (0, 1), got ${o.threshold}`);
+  return { schedule: o.schedule, delayMs, ...(o.threshold !== undefined ? { threshold: o.threshold } : {}) };
+}
+
+/** `run --robot sim`'s per-step limit (rad), applied by the delayed evaluation. */
+export const SIM_MAX_DELTA_PER_STEP = 0.25;
 
 const loaded = new Map<string, Promise<AnyPolicy>>();
 
@@ -48,6 +99,30 @@ function parseOptions(options: JsonValue): SimPolicyOptions {
     checkpoint: o.checkpoint,
     mode: o.mode,
     ...(o.actionsPerChunk !== undefined ? { actionsPerChunk: Number(o.actionsPerChunk) } : {}),
+    ...(o.delayed !== undefined && o.delayed !== null ? { delayed: parseDelayed(o.delayed) } : {}),
+  };
+}
+
+function parseDelayed(v: JsonValue): DelayedEvalOptions {
+  const o = v as Record<string, JsonValue>;
+  if (typeof o !== 'object' || Array.isArray(o))
+    throw new Error('createSimPolicy: options.delayed must be an object');
+  if (typeof o.schedule !== 'string' || !isScheduleName(o.schedule))
+    throw new Error(
+      `createSimPolicy: options.delayed.schedule must be one of ${SCHEDULES.join(', ')}, got ${JSON.stringify(o.schedule)}`,
+    );
+  if (typeof o.delayMs !== 'number' || !(o.delayMs >= 0))
+    throw new Error(
+      `createSimPolicy: options.delayed.delayMs must be a number ≥ 0, got ${JSON.stringify(o.delayMs)}`,
+    );
+  if (o.threshold !== undefined && !(typeof o.threshold === 'number' && o.threshold > 0 && o.threshold < 1))
+    throw new Error(
+      `createSimPolicy: options.delayed.threshold must be in (0, 1), got ${JSON.stringify(o.threshold)}`,
+    );
+  return {
+    schedule: o.schedule,
+    delayMs: o.delayMs,
+    ...(o.threshold !== undefined ? { threshold: Number(o.threshold) } : {}),
   };
 }
 
@@ -67,7 +142,12 @@ export function anchorOnlyChunk(c: ActionChunk): ChunkPrediction {
  * selection (history, chunk queue or temporal ensembling from `config.execution`, one selector per
  * wrapper); they differ only in the chunk it executes: the composed one, or the anchor's.
  */
-export function wrapPolicy(policy: AnyPolicy, mode: EvalMode): ClosedLoopPolicy {
+export function wrapPolicy(
+  policy: AnyPolicy,
+  mode: EvalMode,
+  delayed?: DelayedEvalOptions,
+): ClosedLoopPolicy {
+  if (delayed) return wrapDelayed(policy, mode, delayed);
   const selector = new ActionSelector<PolicyObservation>(policy.config.execution, policy.history);
   const chunk =
     mode === 'refine'
@@ -79,8 +159,49 @@ export function wrapPolicy(policy: AnyPolicy, mode: EvalMode): ClosedLoopPolicy 
   };
 }
 
+/**
+ * The anchor-only chunk under a real-time-chunking guide: the anchor gets the same frozen prefix and
+ * overlap blend as the composed chunk (GR-1 blends the arm; X-VLA's anchor was already inpainted by the
+ * guided sampling, so only the frozen rows are copied), so both modes execute the same way.
+ */
+export function guidedAnchorOnlyChunk(c: ActionChunk, guide: ChunkGuide | undefined, blendArm: boolean) {
+  const a = anchorOnlyChunk(c);
+  if (!guide) return a;
+  const g = applyGuide({ ...c, arm: a.arm, gripper: a.gripper, gripperProb: a.gripperProb }, guide, {
+    blendArm,
+  });
+  return { arm: g.arm, gripper: g.gripper, gripperProb: g.gripperProb, horizon: c.horizon, armDim: c.armDim };
+}
+
+function wrapDelayed(policy: AnyPolicy, mode: EvalMode, o: DelayedEvalOptions): ClosedLoopPolicy {
+  const shape = policyShape(policy.config);
+  const blendArm = shape.backbone === 'gr1';
+  const ex = new DelayedExecutor(
+    (h, g) => {
+      const c = policy.predictActionChunk(h, g);
+      return mode === 'refine' ? c : guidedAnchorOnlyChunk(c, g, blendArm);
+    },
+    {
+      schedule: o.schedule,
+      delayMs: o.delayMs,
+      rateHz: 10,
+      history: shape.history,
+      armDim: shape.armDim,
+      toObservation: toPolicyObservation,
+      safety: { ...SIM_JOINT_LIMITS, maxDeltaPerStep: SIM_MAX_DELTA_PER_STEP },
+      settings: {
+        horizon: shape.horizon,
+        actionsPerChunk: shape.actionsPerChunk,
+        ensembleK: shape.temporalEnsemble,
+        ...(o.threshold !== undefined ? { threshold: o.threshold } : {}),
+      },
+    },
+  );
+  return { reset: () => ex.reset(), act: (obs) => ex.act(obs) };
+}
+
 export async function createSimPolicy(options: JsonValue, _ctx: PolicyContext): Promise<ClosedLoopPolicy> {
-  const { checkpoint, mode, actionsPerChunk } = parseOptions(options);
+  const { checkpoint, mode, actionsPerChunk, delayed } = parseOptions(options);
   await selectBackend('native');
   const key = `${checkpoint}\0${actionsPerChunk ?? ''}`;
   let p = loaded.get(key);
@@ -88,15 +209,25 @@ export async function createSimPolicy(options: JsonValue, _ctx: PolicyContext): 
     p = loadPolicy(checkpoint, actionsPerChunk ? { execution: { actionsPerChunk } } : {});
     loaded.set(key, p);
   }
-  return wrapPolicy(await p, mode);
+  return wrapPolicy(await p, mode, delayed);
 }
 
 /** The factory spec for `evaluate` (source .ts in dev/tests, built .js from dist). */
-export function simPolicySpec(checkpoint: string, mode: EvalMode, actionsPerChunk?: number) {
+export function simPolicySpec(
+  checkpoint: string,
+  mode: EvalMode,
+  actionsPerChunk?: number,
+  delayed?: DelayedEvalOptions,
+) {
   const url = new URL(
     import.meta.url.endsWith('.ts') ? './sim-policy.ts' : './sim-policy.js',
     import.meta.url,
   );
-  const options = { checkpoint, mode, ...(actionsPerChunk ? { actionsPerChunk } : {}) };
+  const options = {
+    checkpoint,
+    mode,
+    ...(actionsPerChunk ? { actionsPerChunk } : {}),
+    ...(delayed ? { delayed: { ...delayed } } : {}),
+  };
   return { module: fileURLToPath(url), exportName: 'createSimPolicy', options };
 }

@@ -56,88 +56,125 @@ export function delaySteps(delayMs: number, rateHz: number): number {
   return Math.max(0, Math.ceil((delayMs * rateHz) / 1000 - 1e-6));
 }
 
+/**
+ * The delayed schedule as a step-by-step controller: `act(obs)` is the env action for the observation of
+ * the next control step (virtual clock: one call = one period). `runDelayedEpisode` drives it over an
+ * env; the sim evaluator (`eval --schedule … --inject-delay …`) wraps it as a closed-loop policy.
+ */
+export class DelayedExecutor {
+  private readonly period: number;
+  private readonly d: number;
+  private planner!: DelayPlanner;
+  private schedule!: ReturnType<typeof makeSchedule>;
+  private hist: PolicyObservation[] = [];
+  private pending: { readyAt: number; start: number; chunk: ChunkPrediction } | null = null;
+  private t = 0;
+  private grip = 0;
+  private commands: Float32Array[] = [];
+  private measured: Float32Array[] = [];
+  private switches: number[] = [];
+  private counts = { holds: 0, inferences: 0, clamped: 0 };
+
+  constructor(
+    private readonly predict: ChunkFn,
+    private readonly o: DelayedEpisodeOptions,
+  ) {
+    if (!(o.delayMs >= 0)) throw new Error(`delayed episode: delayMs must be ≥ 0, got ${o.delayMs}`);
+    this.period = 1000 / o.rateHz;
+    this.d = delaySteps(o.delayMs, o.rateHz);
+    this.reset();
+  }
+
+  /** A new episode: empty schedule, history and statistics. */
+  reset(): void {
+    this.planner = new DelayPlanner(this.period);
+    this.schedule = makeSchedule(this.o.schedule, { ...this.o.settings, planner: this.planner });
+    this.hist = [];
+    this.pending = null;
+    this.t = 0;
+    this.grip = -1;
+    this.commands = [];
+    this.measured = [];
+    this.switches = [];
+    this.counts = { holds: 0, inferences: 0, clamped: 0 };
+  }
+
+  private request(t: number, ready: number): void {
+    const chunk = this.predict(this.hist, this.schedule.guideFor?.(t));
+    this.counts.inferences++;
+    this.planner.record(this.o.delayMs);
+    if (ready <= t) {
+      this.schedule.add(t, chunk);
+      this.switches.push(t);
+    } else this.pending = { readyAt: ready, start: t, chunk };
+  }
+
+  /** The env action (arm command, then the gripper) for this step's observation. */
+  act(obs: Observation): Float32Array {
+    const { o } = this;
+    const t = this.t++;
+    this.hist.push(o.toObservation(obs));
+    if (this.hist.length > o.history) this.hist.shift();
+    const present = obs.jointState.slice(0, o.armDim);
+    if (this.grip < 0) this.grip = obs.jointState[o.armDim] > 0.2 ? 1 : 0;
+    this.measured.push(present);
+    if (t === 0)
+      this.request(0, 0); // ready before the clock starts, as in ControlLoop
+    else {
+      const p = this.pending;
+      if (p && p.readyAt <= t) {
+        this.schedule.add(p.start, p.chunk);
+        this.switches.push(t);
+        this.pending = null;
+      }
+      if (!this.pending && this.schedule.wantsChunk(t)) this.request(t, t + this.d);
+    }
+    const a = this.schedule.actionAt(t);
+    let cmd: Float32Array = present;
+    if (!a) this.counts.holds++;
+    else {
+      const s = applySafety(a.joints, a.gripper, present, o.safety);
+      if (s.clamped) this.counts.clamped++;
+      cmd = s.joints;
+      this.grip = s.gripper;
+    }
+    this.commands.push(cmd);
+    const action = new Float32Array(o.armDim + 1);
+    action.set(cmd);
+    action[o.armDim] = this.grip;
+    return action;
+  }
+
+  /** The episode's statistics so far (`finalJoints`: the measured pose after the last step). */
+  result(seed: number, success: boolean, steps: number, finalJoints?: Float32Array): DelayedEpisodeResult {
+    const { rateHz } = this.o;
+    const measured = finalJoints ? [...this.measured, finalJoints.slice(0, this.o.armDim)] : this.measured;
+    return {
+      seed,
+      success,
+      steps,
+      durationS: steps / rateHz,
+      ...this.counts,
+      maxVelocityJump: maxVelocityJump(this.commands, rateHz),
+      boundaryJump: velocityJumpAt(this.commands, rateHz, this.switches),
+      jerkRms: jerkRms(measured, rateHz),
+    };
+  }
+}
+
 export function runDelayedEpisode(
   env: Env,
   predict: ChunkFn,
   seed: number,
   o: DelayedEpisodeOptions,
 ): DelayedEpisodeResult {
-  if (!(o.delayMs >= 0)) throw new Error(`delayed episode: delayMs must be ≥ 0, got ${o.delayMs}`);
-  const period = 1000 / o.rateHz;
-  const planner = new DelayPlanner(period);
-  const schedule = makeSchedule(o.schedule, { ...o.settings, planner });
-  const d = delaySteps(o.delayMs, o.rateHz);
-  const hist: PolicyObservation[] = [];
+  const ex = new DelayedExecutor(predict, o);
   let obs = env.reset(seed);
-  let pending: { readyAt: number; start: number; chunk: ChunkPrediction } | null = null;
-  let inferences = 0;
-  const switches: number[] = [];
-  const request = (t: number, ready: number) => {
-    const chunk = predict(hist, schedule.guideFor?.(t));
-    inferences++;
-    planner.record(o.delayMs);
-    if (ready <= t) {
-      schedule.add(t, chunk);
-      switches.push(t);
-    } else pending = { readyAt: ready, start: t, chunk };
-  };
-  const commands: Float32Array[] = [];
-  const measured: Float32Array[] = [];
-  let holds = 0;
-  let clamped = 0;
-  let grip = obs.jointState[o.armDim] > 0.2 ? 1 : 0;
-  let success = false;
-  let steps = 0;
-  for (let t = 0; ; t++) {
-    hist.push(o.toObservation(obs));
-    if (hist.length > o.history) hist.shift();
-    const present = obs.jointState.slice(0, o.armDim);
-    measured.push(present);
-    if (t === 0)
-      request(0, 0); // ready before the clock starts, as in ControlLoop
-    else {
-      const p = pending as { readyAt: number; start: number; chunk: ChunkPrediction } | null;
-      if (p && p.readyAt <= t) {
-        schedule.add(p.start, p.chunk);
-        switches.push(t);
-        pending = null;
-      }
-      if (!pending && schedule.wantsChunk(t)) request(t, t + d);
-    }
-    const a = schedule.actionAt(t);
-    let cmd: Float32Array = present;
-    if (!a) holds++;
-    else {
-      const s = applySafety(a.joints, a.gripper, present, o.safety);
-      if (s.clamped) clamped++;
-      cmd = s.joints;
-      grip = s.gripper;
-    }
-    commands.push(cmd);
-    const action = new Float32Array(o.armDim + 1);
-    action.set(cmd);
-    action[o.armDim] = grip;
-    const r = env.step(action);
+  for (;;) {
+    const r = env.step(ex.act(obs));
     obs = r.observation;
-    steps = r.step;
-    if (r.done) {
-      success = r.success;
-      measured.push(obs.jointState.slice(0, o.armDim));
-      break;
-    }
+    if (r.done) return ex.result(seed, r.success, r.step, obs.jointState);
   }
-  return {
-    seed,
-    success,
-    steps,
-    durationS: steps / o.rateHz,
-    holds,
-    inferences,
-    clamped,
-    maxVelocityJump: maxVelocityJump(commands, o.rateHz),
-    boundaryJump: velocityJumpAt(commands, o.rateHz, switches),
-    jerkRms: jerkRms(measured, o.rateHz),
-  };
 }
 
 /** max over t, j of |v_t − v_{t−1}| with v_t = (c_t − c_{t−1})·rate. */

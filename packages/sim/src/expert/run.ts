@@ -8,9 +8,19 @@ export interface ExpertOptions {
   aimNoise: number;
   /** Std-dev (rad) of Gaussian noise added to each arm joint target (joint action space only). */
   actionNoise: number;
+  /**
+   * DART-style disturbance (Laskey et al. 2017), joint action space only: the stationary std-dev (rad) of
+   * an AR(1) offset (correlation `EXECUTION_NOISE_RHO` per step, ≈ 0.5 s) added to the arm joints of the
+   * action that is *executed*, while `onStep` still reports the expert's own action. The demos then show
+   * states off the expert's path labelled with the way back to it. 0 = off.
+   */
+  executionNoise?: number;
   /** Called after every step with the observation the action was chosen on and the action. */
   onStep?: (obs: Observation, action: Float32Array) => void;
 }
+
+/** Per-step correlation of the execution disturbance: ρ = 0.8 at 10 Hz decays to 1/e in ≈ 0.45 s. */
+export const EXECUTION_NOISE_RHO = 0.8;
 
 /** Home pose of the follower: the env starts with the gripper there (see Env HOME_POS). */
 const START_YAW = 0;
@@ -19,10 +29,12 @@ const START_YAW = 0;
 export class ExpertController {
   private readonly follower: WaypointFollower;
   private readonly noise: Rng;
+  private readonly execNoise: Rng;
+  private readonly offset = new Float64Array(5);
 
   constructor(
     private readonly env: Env,
-    private readonly options: Pick<ExpertOptions, 'aimNoise' | 'actionNoise'> = {
+    private readonly options: Pick<ExpertOptions, 'aimNoise' | 'actionNoise' | 'executionNoise'> = {
       aimNoise: 0,
       actionNoise: 0,
     },
@@ -30,6 +42,26 @@ export class ExpertController {
     const plan = env.expertPlan(options.aimNoise);
     this.follower = new WaypointFollower(plan, env.sitePos(), START_YAW);
     this.noise = new Rng(`expert-action:${env.taskId}:${env.currentSeed}`);
+    this.execNoise = new Rng(`expert-execution:${env.taskId}:${env.currentSeed}`);
+    const sd = options.executionNoise ?? 0;
+    if (!(sd >= 0)) throw new Error(`ExpertController: executionNoise must be ≥ 0 rad, got ${sd}`);
+    for (let k = 0; k < 5; k++) this.offset[k] = sd > 0 ? this.execNoise.normal(0, sd) : 0;
+  }
+
+  /**
+   * The action to execute for the expert's action `a`: `a` itself, or (executionNoise > 0, joint space) a
+   * copy with the AR(1) disturbance on the arm joints, o_t = ρ·o_{t−1} + √(1−ρ²)·σ·ε (stationary std σ).
+   */
+  executed(a: Float32Array): Float32Array {
+    const sd = this.options.executionNoise ?? 0;
+    if (!(sd > 0) || this.env.options.actionSpace !== 'joint') return a;
+    const out = a.slice();
+    const rho = EXECUTION_NOISE_RHO;
+    for (let k = 0; k < 5; k++) {
+      out[k] += this.offset[k];
+      this.offset[k] = rho * this.offset[k] + Math.sqrt(1 - rho * rho) * this.execNoise.normal(0, sd);
+    }
+    return out;
   }
 
   act(): Float32Array {
@@ -50,12 +82,13 @@ export interface ExpertResult {
 export function runExpert(env: Env, seed: number, options: Partial<ExpertOptions> = {}): ExpertResult {
   const aimNoise = options.aimNoise ?? 0;
   const actionNoise = options.actionNoise ?? 0;
+  const executionNoise = options.executionNoise ?? 0;
   let obs = env.reset(seed);
-  const expert = new ExpertController(env, { aimNoise, actionNoise });
+  const expert = new ExpertController(env, { aimNoise, actionNoise, executionNoise });
   for (;;) {
     const action = expert.act();
     options.onStep?.(obs, action);
-    const r = env.step(action);
+    const r = env.step(expert.executed(action));
     obs = r.observation;
     if (r.done) return { success: r.success, steps: r.step };
   }

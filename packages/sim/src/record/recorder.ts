@@ -12,7 +12,7 @@ export interface RecordConfig {
   episodesPerTask: number;
   /** First seed (demos default to 0..; evaluation defaults to 1,000,000.. so they never overlap). */
   seedOffset?: number;
-  expert?: Partial<Pick<ExpertOptions, 'aimNoise' | 'actionNoise'>>;
+  expert?: Partial<Pick<ExpertOptions, 'aimNoise' | 'actionNoise' | 'executionNoise'>>;
   /** Env options; the action space is forced to `joint` (the dataset's `action` is 6 joint targets). */
   env?: EnvOptionsInput;
   /** Keep only successful demos (default true); failed attempts are discarded and the next seed is tried. */
@@ -87,6 +87,7 @@ export async function recordExpertDataset(config: RecordConfig): Promise<RecordS
         const r = runExpert(env, seed, {
           aimNoise: config.expert?.aimNoise ?? 0,
           actionNoise: config.expert?.actionNoise ?? 0,
+          executionNoise: config.expert?.executionNoise ?? 0,
           onStep: (obs, action) => {
             writer.addFrame(
               {
