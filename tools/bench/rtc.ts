@@ -9,9 +9,10 @@
  * robot keeps executing during the delay; the synchronous queue holds) and writes
  * <out>/delay-eval.json (every episode), delay-eval.md (the table) and delay-eval.svg (success and
  * chunk-boundary discontinuity against delay). Everything is deterministic: the same command gives the
- * same table.
+ * same table. `--from DIR,DIR` rebuilds one table and plot from earlier runs' delay-eval.json (e.g. the
+ * schedules split over two processes, one per core, with `--schedules`).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { selectBackend, setThreads } from '@anchor-refine/core-tensors';
@@ -39,6 +40,8 @@ const { values } = parseArgs({
     threshold: { type: 'string', default: '0.5' },
     threads: { type: 'string', default: '1' },
     out: { type: 'string', default: 'runs/rtc/table' },
+    // tables of earlier runs (e.g. the schedules split over two processes, one per core) combined into one
+    from: { type: 'string' },
   },
 });
 
@@ -46,17 +49,35 @@ const fail = (m: string): never => {
   console.error(`rtc bench: ${m}`);
   process.exit(2);
 };
-const checkpoints = values.checkpoint ?? fail('give --checkpoint DIR (repeat for several policies)');
-const tasks = values.tasks.split(',') as TaskId[];
+const from = values.from?.split(',') ?? [];
+const earlier = from.map((dir) => {
+  const f = join(dir, 'delay-eval.json');
+  if (!existsSync(f)) fail(`--from: no ${f}`);
+  return JSON.parse(readFileSync(f, 'utf8')) as { command: string; seedOffset: number; cells: Cell[] };
+});
+const checkpoints = from.length
+  ? []
+  : (values.checkpoint ?? fail('give --checkpoint DIR (repeat for several policies), or --from DIR,DIR'));
+const tasks = (
+  from.length ? [...new Set(earlier.flatMap((e) => e.cells.map((c) => c.task)))] : values.tasks.split(',')
+) as TaskId[];
 for (const t of tasks)
   if (!TASK_IDS.includes(t)) fail(`--tasks: unknown task '${t}' (${TASK_IDS.join(', ')})`);
-const schedules = values.schedules.split(',') as ScheduleName[];
+const schedules = (
+  from.length
+    ? SCHEDULES.filter((x) => earlier.some((e) => e.cells.some((c) => c.schedule === x)))
+    : values.schedules.split(',')
+) as ScheduleName[];
 for (const s of schedules)
   if (!isScheduleName(s)) fail(`--schedules: unknown '${s}' (${SCHEDULES.join(', ')})`);
-const delays = values.delays.split(',').map(Number);
+const delays = from.length
+  ? [...new Set(earlier.flatMap((e) => e.cells.map((c) => c.delayMs)))].sort((a, b) => a - b)
+  : values.delays.split(',').map(Number);
 if (delays.some((d) => !(d >= 0))) fail(`--delays must be numbers ≥ 0 (ms), got '${values.delays}'`);
 const episodes = Number(values.episodes);
-const seedOffset = Number(values['seed-offset']);
+if (earlier.some((e) => e.seedOffset !== earlier[0].seedOffset))
+  fail('--from: the runs used different --seed-offset values');
+const seedOffset = from.length ? earlier[0].seedOffset : Number(values['seed-offset']);
 const threshold = Number(values.threshold);
 const RATE = 10;
 
@@ -70,7 +91,7 @@ interface Cell {
 
 await selectBackend('native');
 setThreads(Number(values.threads));
-const cells: Cell[] = [];
+const cells: Cell[] = earlier.flatMap((e) => e.cells);
 const t0 = performance.now();
 for (const ckpt of checkpoints) {
   const policy = await loadPolicy(ckpt);
@@ -219,7 +240,10 @@ for (const policy of [...new Set(cells.map((c) => c.policy))]) {
   );
 }
 mkdirSync(values.out, { recursive: true });
-const cmd = `node --conditions=@anchor-refine/source --import tsx tools/bench/rtc.ts ${process.argv.slice(2).join(' ')}`;
+const cmd = [
+  ...earlier.map((e) => e.command),
+  `node --conditions=@anchor-refine/source --import tsx tools/bench/rtc.ts ${process.argv.slice(2).join(' ')}`,
+].join(' && ');
 writeFileSync(
   join(values.out, 'delay-eval.json'),
   JSON.stringify({ command: cmd, rateHz: RATE, seedOffset, cells }, null, 1),

@@ -56,6 +56,11 @@ program
     num('--exec-noise'),
     0,
   )
+  .option(
+    '--exec-noise-steps <n>',
+    'disturb only the first n steps of each demo, then let the expert recover (default: all)',
+    int('--exec-noise-steps'),
+  )
   .option('--seed-offset <n>', 'first seed', int('--seed-offset'), 0)
   .action(async (o) => {
     await collect({
@@ -66,6 +71,7 @@ program
       aimNoise: o.aimNoise,
       actionNoise: o.actionNoise,
       executionNoise: o.execNoise,
+      ...(o.execNoiseSteps !== undefined ? { executionNoiseSteps: o.execNoiseSteps } : {}),
       seedOffset: o.seedOffset,
       log: console.log,
     });

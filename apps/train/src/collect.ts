@@ -14,6 +14,8 @@ export interface CollectOptions {
   actionNoise?: number;
   /** DART disturbance of the executed arm joints (rad; the recorded action stays the expert's). */
   executionNoise?: number;
+  /** Disturb only the first this-many steps of each demo (default: all). */
+  executionNoiseSteps?: number;
   seedOffset?: number;
   log?: (msg: string) => void;
 }
@@ -41,6 +43,7 @@ export async function collect(o: CollectOptions): Promise<RecordSummary> {
       aimNoise: o.aimNoise ?? 0.003,
       actionNoise: o.actionNoise ?? 0.01,
       executionNoise: o.executionNoise ?? 0,
+      ...(o.executionNoiseSteps !== undefined ? { executionNoiseSteps: o.executionNoiseSteps } : {}),
     },
     env: { imageWidth: size, imageHeight: size },
     onEpisode: ({ task, kept, total, success }) => {

@@ -71,4 +71,29 @@ describe('expert executionNoise', () => {
       env.close();
     }
   });
+
+  it('executionNoiseSteps: the disturbance stops after the window and halves every step after it', async () => {
+    const env = await makeEnv('push_pen', { render: false, actionSpace: 'joint' });
+    try {
+      env.reset(3);
+      const ex = new ExpertController(env, {
+        aimNoise: 0,
+        actionNoise: 0,
+        executionNoise: 0.1,
+        executionNoiseSteps: 4,
+      });
+      const base = new Float32Array(6);
+      const o = Array.from({ length: 12 }, () => Array.from(ex.executed(base)));
+      // steps 0..3 carry the AR(1) offset; from step 4 on it halves each step
+      for (let t = 4; t < 12; t++)
+        for (let k = 0; k < 5; k++) expect(o[t][k]).toBeCloseTo(0.5 * o[t - 1][k], 6);
+      expect(Math.max(...o[3].slice(0, 5).map(Math.abs))).toBeGreaterThan(1e-3);
+      expect(Math.max(...o[11].slice(0, 5).map(Math.abs))).toBeLessThan(0.01);
+      expect(
+        () => new ExpertController(env, { aimNoise: 0, actionNoise: 0, executionNoiseSteps: 1.5 }),
+      ).toThrow(/executionNoiseSteps/);
+    } finally {
+      env.close();
+    }
+  });
 });

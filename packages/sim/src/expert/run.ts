@@ -15,6 +15,12 @@ export interface ExpertOptions {
    * states off the expert's path labelled with the way back to it. 0 = off.
    */
   executionNoise?: number;
+  /**
+   * Disturb only the first this-many steps (default: all). After them no new noise enters and the offset
+   * halves every step, so the expert — whose targets are absolute joint positions — is back on its path
+   * before the grasp: the demos show approaches from off the path without failing the task.
+   */
+  executionNoiseSteps?: number;
   /** Called after every step with the observation the action was chosen on and the action. */
   onStep?: (obs: Observation, action: Float32Array) => void;
 }
@@ -31,10 +37,14 @@ export class ExpertController {
   private readonly noise: Rng;
   private readonly execNoise: Rng;
   private readonly offset = new Float64Array(5);
+  private step = 0;
 
   constructor(
     private readonly env: Env,
-    private readonly options: Pick<ExpertOptions, 'aimNoise' | 'actionNoise' | 'executionNoise'> = {
+    private readonly options: Pick<
+      ExpertOptions,
+      'aimNoise' | 'actionNoise' | 'executionNoise' | 'executionNoiseSteps'
+    > = {
       aimNoise: 0,
       actionNoise: 0,
     },
@@ -45,6 +55,9 @@ export class ExpertController {
     this.execNoise = new Rng(`expert-execution:${env.taskId}:${env.currentSeed}`);
     const sd = options.executionNoise ?? 0;
     if (!(sd >= 0)) throw new Error(`ExpertController: executionNoise must be ≥ 0 rad, got ${sd}`);
+    const w = options.executionNoiseSteps;
+    if (w !== undefined && !(Number.isInteger(w) && w >= 0))
+      throw new Error(`ExpertController: executionNoiseSteps must be an integer ≥ 0, got ${w}`);
     for (let k = 0; k < 5; k++) this.offset[k] = sd > 0 ? this.execNoise.normal(0, sd) : 0;
   }
 
@@ -57,9 +70,13 @@ export class ExpertController {
     if (!(sd > 0) || this.env.options.actionSpace !== 'joint') return a;
     const out = a.slice();
     const rho = EXECUTION_NOISE_RHO;
+    const noisy = this.step + 1 < (this.options.executionNoiseSteps ?? Number.POSITIVE_INFINITY);
+    this.step++;
     for (let k = 0; k < 5; k++) {
       out[k] += this.offset[k];
-      this.offset[k] = rho * this.offset[k] + Math.sqrt(1 - rho * rho) * this.execNoise.normal(0, sd);
+      this.offset[k] = noisy
+        ? rho * this.offset[k] + Math.sqrt(1 - rho * rho) * this.execNoise.normal(0, sd)
+        : 0.5 * this.offset[k];
     }
     return out;
   }
@@ -83,8 +100,14 @@ export function runExpert(env: Env, seed: number, options: Partial<ExpertOptions
   const aimNoise = options.aimNoise ?? 0;
   const actionNoise = options.actionNoise ?? 0;
   const executionNoise = options.executionNoise ?? 0;
+  const { executionNoiseSteps } = options;
   let obs = env.reset(seed);
-  const expert = new ExpertController(env, { aimNoise, actionNoise, executionNoise });
+  const expert = new ExpertController(env, {
+    aimNoise,
+    actionNoise,
+    executionNoise,
+    ...(executionNoiseSteps !== undefined ? { executionNoiseSteps } : {}),
+  });
   for (;;) {
     const action = expert.act();
     options.onStep?.(obs, action);

@@ -12,7 +12,9 @@ export interface RecordConfig {
   episodesPerTask: number;
   /** First seed (demos default to 0..; evaluation defaults to 1,000,000.. so they never overlap). */
   seedOffset?: number;
-  expert?: Partial<Pick<ExpertOptions, 'aimNoise' | 'actionNoise' | 'executionNoise'>>;
+  expert?: Partial<
+    Pick<ExpertOptions, 'aimNoise' | 'actionNoise' | 'executionNoise' | 'executionNoiseSteps'>
+  >;
   /** Env options; the action space is forced to `joint` (the dataset's `action` is 6 joint targets). */
   env?: EnvOptionsInput;
   /** Keep only successful demos (default true); failed attempts are discarded and the next seed is tried. */
@@ -88,6 +90,9 @@ export async function recordExpertDataset(config: RecordConfig): Promise<RecordS
           aimNoise: config.expert?.aimNoise ?? 0,
           actionNoise: config.expert?.actionNoise ?? 0,
           executionNoise: config.expert?.executionNoise ?? 0,
+          ...(config.expert?.executionNoiseSteps !== undefined
+            ? { executionNoiseSteps: config.expert.executionNoiseSteps }
+            : {}),
           onStep: (obs, action) => {
             writer.addFrame(
               {
