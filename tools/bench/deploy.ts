@@ -40,6 +40,7 @@ import {
   ndarray,
   PolicyClient,
   packNumpy,
+  SIM_MAX_DELTA_PER_STEP,
   SimRobot,
   startServer,
   toJsonNumpy,
@@ -272,7 +273,7 @@ async function benchLoop() {
     const loop = new ControlLoop(robot, policy, {
       rateHz: 10,
       prefetch: 1,
-      maxDeltaPerStep: 0.25,
+      maxDeltaPerStep: SIM_MAX_DELTA_PER_STEP,
       task: robot.task,
       maxSteps: STEPS,
     });

@@ -23,6 +23,7 @@ import {
   SCHEDULES,
   type ScheduleName,
   SIM_JOINT_LIMITS,
+  SIM_MAX_DELTA_PER_STEP,
 } from '@anchor-refine/deploy';
 import { loadPolicy, policyShape } from '@anchor-refine/policy';
 import { makeEnv, TASK_IDS, type TaskId } from '@anchor-refine/sim';
@@ -104,7 +105,7 @@ for (const ckpt of checkpoints) {
       imageWidth: shape.imageSize,
       imageHeight: shape.imageSize,
     });
-    const safety = { ...SIM_JOINT_LIMITS, maxDeltaPerStep: 0.25 };
+    const safety = { ...SIM_JOINT_LIMITS, maxDeltaPerStep: SIM_MAX_DELTA_PER_STEP };
     for (const schedule of schedules)
       for (const delayMs of delays) {
         const cell: Cell = { policy: name, schedule, delayMs, task, episodes: [] };

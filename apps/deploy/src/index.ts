@@ -21,7 +21,12 @@ export { BROADCAST_ID, INSTR, instructionPacket, parsePacket } from './robot/fee
 export { SimulatedServoBus } from './robot/feetech/sim-bus.js';
 export { type ByteTransport, openSerialTransport } from './robot/feetech/transport.js';
 export type { Robot, RobotImage, RobotState } from './robot/robot.js';
-export { SIM_JOINT_LIMITS, SimRobot, type SimRobotOptions } from './robot/sim-robot.js';
+export {
+  SIM_JOINT_LIMITS,
+  SIM_MAX_DELTA_PER_STEP,
+  SimRobot,
+  type SimRobotOptions,
+} from './robot/sim-robot.js';
 export { type CalibrateIo, calibrateSo101 } from './robot/so101/calibrate.js';
 export {
   type Calibration,

@@ -4,12 +4,11 @@
  * controller, the schedule names and the sim's joint limits.
  */
 
-export { SIM_JOINT_LIMITS } from './robot/sim-robot.js';
+export { SIM_JOINT_LIMITS, SIM_MAX_DELTA_PER_STEP } from './robot/sim-robot.js';
 export {
   type ChunkFn,
   type DelayedEpisodeOptions,
   type DelayedEpisodeResult,
   DelayedExecutor,
-  delaySteps,
 } from './runtime/delayed-episode.js';
 export { isScheduleName, SCHEDULES, type ScheduleName } from './runtime/schedules/index.js';

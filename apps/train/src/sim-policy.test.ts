@@ -3,18 +3,12 @@
  * temporal ensembling) and differ only in the chunk executed.
  */
 
-import { SIM_JOINT_LIMITS } from '@anchor-refine/deploy/sim-eval';
+import { SIM_JOINT_LIMITS, SIM_MAX_DELTA_PER_STEP } from '@anchor-refine/deploy/sim-eval';
 import { AnchorRefinePolicy, policyConfig, TemporalEnsembler } from '@anchor-refine/policy';
 import type { Observation } from '@anchor-refine/sim';
 import { describe, expect, it } from 'vitest';
 import { ARM_DIM, toPolicyObservation } from './data.js';
-import {
-  anchorOnlyChunk,
-  type DelayedEvalOptions,
-  delayedEvalFromFlags,
-  SIM_MAX_DELTA_PER_STEP,
-  wrapPolicy,
-} from './sim-policy.js';
+import { anchorOnlyChunk, type DelayedEvalOptions, delayedEvalFromFlags, wrapPolicy } from './sim-policy.js';
 
 const px = 32;
 

@@ -13,6 +13,7 @@ import {
   SCHEDULES,
   type ScheduleName,
   SIM_JOINT_LIMITS,
+  SIM_MAX_DELTA_PER_STEP,
 } from '@anchor-refine/deploy/sim-eval';
 import {
   type ActionChunk,
@@ -53,6 +54,30 @@ export interface DelayedEvalOptions {
 }
 
 /**
+ * Checks a delayed evaluation's fields; `field` names each one as the caller's user wrote it (a CLI flag
+ * or the worker option's path) in the error.
+ */
+function checkDelayed(
+  schedule: unknown,
+  delayMs: unknown,
+  threshold: unknown,
+  field: (name: 'schedule' | 'delay' | 'threshold') => string,
+): DelayedEvalOptions {
+  if (typeof schedule !== 'string' || !isScheduleName(schedule))
+    throw new Error(
+      `${field('schedule')} must be one of ${SCHEDULES.join(', ')}, got ${JSON.stringify(schedule)}`,
+    );
+  if (typeof delayMs !== 'number' || !(delayMs >= 0))
+    throw new Error(`${field('delay')} must be a number ≥ 0 (ms), got ${JSON.stringify(delayMs)}`);
+  if (threshold !== undefined && !(typeof threshold === 'number' && threshold > 0 && threshold < 1))
+    throw new Error(`${field('threshold')} must be in (0, 1), got ${JSON.stringify(threshold)}`);
+  return { schedule, delayMs, ...(threshold !== undefined ? { threshold } : {}) };
+}
+
+const FLAGS = { schedule: '--schedule', delay: '--inject-delay', threshold: '--threshold' } as const;
+const OPTION_FIELDS = { schedule: 'schedule', delay: 'delayMs', threshold: 'threshold' } as const;
+
+/**
  * `eval --schedule` / `--inject-delay` / `--threshold` → the delayed evaluation, or undefined (the plain
  * one). Errors name the flag.
  */
@@ -66,17 +91,8 @@ export function delayedEvalFromFlags(o: {
       throw new Error('--inject-delay and --threshold need --schedule <name>');
     return undefined;
   }
-  if (!isScheduleName(o.schedule))
-    throw new Error(`--schedule must be one of ${SCHEDULES.join(', ')}, got '${o.schedule}'`);
-  const delayMs = o.injectDelay ?? 0;
-  if (!(delayMs >= 0)) throw new Error(`--inject-delay must be ≥ 0 ms, got ${delayMs}`);
-  if (o.threshold !== undefined && !(o.threshold > 0 && o.threshold < 1))
-    throw new Error(`--threshold must be in (0, 1), got ${o.threshold}`);
-  return { schedule: o.schedule, delayMs, ...(o.threshold !== undefined ? { threshold: o.threshold } : {}) };
+  return checkDelayed(o.schedule, o.injectDelay ?? 0, o.threshold, (f) => FLAGS[f]);
 }
-
-/** `run --robot sim`'s per-step limit (rad), applied by the delayed evaluation. */
-export const SIM_MAX_DELTA_PER_STEP = 0.25;
 
 const loaded = new Map<string, Promise<AnyPolicy>>();
 
@@ -104,26 +120,14 @@ function parseOptions(options: JsonValue): SimPolicyOptions {
 }
 
 function parseDelayed(v: JsonValue): DelayedEvalOptions {
-  const o = v as Record<string, JsonValue>;
-  if (typeof o !== 'object' || Array.isArray(o))
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
     throw new Error('createSimPolicy: options.delayed must be an object');
-  if (typeof o.schedule !== 'string' || !isScheduleName(o.schedule))
-    throw new Error(
-      `createSimPolicy: options.delayed.schedule must be one of ${SCHEDULES.join(', ')}, got ${JSON.stringify(o.schedule)}`,
-    );
-  if (typeof o.delayMs !== 'number' || !(o.delayMs >= 0))
-    throw new Error(
-      `createSimPolicy: options.delayed.delayMs must be a number ≥ 0, got ${JSON.stringify(o.delayMs)}`,
-    );
-  if (o.threshold !== undefined && !(typeof o.threshold === 'number' && o.threshold > 0 && o.threshold < 1))
-    throw new Error(
-      `createSimPolicy: options.delayed.threshold must be in (0, 1), got ${JSON.stringify(o.threshold)}`,
-    );
-  return {
-    schedule: o.schedule,
-    delayMs: o.delayMs,
-    ...(o.threshold !== undefined ? { threshold: Number(o.threshold) } : {}),
-  };
+  return checkDelayed(
+    v.schedule,
+    v.delayMs,
+    v.threshold,
+    (f) => `createSimPolicy: options.delayed.${OPTION_FIELDS[f]}`,
+  );
 }
 
 /** The anchor-only baseline's chunk: the anchor arm and the anchor's own decision 1[σ(λ) ≥ 0.5]. */

@@ -7,7 +7,7 @@ import { FeetechBus } from '../robot/feetech/bus.js';
 import { SimulatedServoBus } from '../robot/feetech/sim-bus.js';
 import { openSerialTransport } from '../robot/feetech/transport.js';
 import type { Robot } from '../robot/robot.js';
-import { SimRobot } from '../robot/sim-robot.js';
+import { SIM_MAX_DELTA_PER_STEP, SimRobot } from '../robot/sim-robot.js';
 import { calibrationPath, type JointUnits, loadCalibration } from '../robot/so101/calibration.js';
 import { So101Follower } from '../robot/so101/so101.js';
 import { ControlLoop } from '../runtime/control-loop.js';
@@ -62,7 +62,7 @@ export async function runRobot(o: RunOptions, source: PolicySource): Promise<voi
     const loop = new ControlLoop(robot, policy, {
       rateHz: o.rate,
       prefetch: o.prefetch,
-      maxDeltaPerStep: o.maxDelta ?? (isSim ? 0.25 : 10),
+      maxDeltaPerStep: o.maxDelta ?? (isSim ? SIM_MAX_DELTA_PER_STEP : 10),
       task,
       ...(o.steps ? { maxSteps: o.steps } : {}),
       ...(o.actionsPerChunk ? { actionsPerChunk: o.actionsPerChunk } : {}),

@@ -20,6 +20,9 @@ export const SIM_JOINT_LIMITS = {
   max: Float32Array.of(1.92, 1.75, 1.69, 2.2, 2.84),
 };
 
+/** `run --robot sim`'s default per-step limit (rad) of the safety filter (`--max-delta`). */
+export const SIM_MAX_DELTA_PER_STEP = 0.25;
+
 export class SimRobot implements Robot {
   readonly name = 'sim';
   readonly armDim = 5;
