@@ -122,7 +122,7 @@ program
   )
   .option(
     '--threshold <x>',
-    'async-blend / rtc: request the next chunk when this fraction of a chunk is left (default 0.5)',
+    'async-blend: request the next chunk when this fraction of a chunk is queued; rtc: so that this fraction is left when it arrives (default 0.5)',
     num('--threshold'),
   )
   .option(

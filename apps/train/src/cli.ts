@@ -149,7 +149,7 @@ program
   )
   .option(
     '--threshold <f>',
-    'async-blend / rtc: ask for the next chunk when this fraction is left',
+    'async-blend: ask when this fraction of a chunk is queued; rtc: so that this fraction is left when it arrives (default 0.5)',
     num('--threshold'),
   )
   .option('--workers <n>', 'worker threads', int('--workers'))

@@ -1,8 +1,10 @@
 /**
  * Real-time chunking (Black et al. 2025): the robot executes the current chunk to the end of its horizon
- * while the next one is generated. The next chunk is requested when `threshold` of the chunk is left —
- * or earlier, when the planned delay d (p95 of measured latency, in steps) would otherwise outrun it —
- * and the request carries the plan still executing (`guideFor`): the policy freezes its first d steps
+ * while the next one is generated. The next chunk is requested so that `threshold` of the chunk is still
+ * left when it *arrives*: at d + threshold · H steps left, d the planned delay (p95 of measured latency,
+ * in steps). A request timed by what is left at the asking instead (LeRobot's rule) hands over later the
+ * longer the delay is, and the new chunk then takes over a plan that is mostly spent (measured in the sim:
+ * tools/bench/README.md). The request carries the plan still executing (`guideFor`): the policy freezes its first d steps
  * and inpaints the rest of the overlap (`@anchor-refine/policy` rtc.ts). A new chunk replaces the plan
  * when it arrives; its rows for the steps that passed meanwhile equal what was executed.
  */
@@ -10,7 +12,11 @@ import type { ChunkGuide, ChunkPrediction } from '@anchor-refine/policy';
 import type { ActionSchedule, ScheduledAction } from '../schedule.js';
 
 export interface RtcScheduleOptions {
-  /** request when steps left in the chunk ≤ threshold · horizon (0 < threshold < 1; default 0.5) */
+  /**
+   * share of the horizon still left when the next chunk arrives: it is requested at
+   * d + threshold · horizon steps left, d = `delaySteps()` (0 < threshold < 1; default 0.5, the handover
+   * at mid-chunk that is best at zero delay)
+   */
   threshold?: number;
   /** the planned delay in control steps (e.g. `DelayPlanner.steps`) */
   delaySteps: () => number;
@@ -54,7 +60,9 @@ export class RtcSchedule implements ActionSchedule {
     const c = this.current;
     if (!c) return true;
     const left = this.left(t);
-    return left <= this.threshold * c.chunk.horizon || left <= this.options.delaySteps() + 1;
+    const d = this.options.delaySteps();
+    // ≥ d + 1 left: the answer must land before the plan runs out, even with threshold · H < 1.
+    return left - d <= Math.max(1, this.threshold * c.chunk.horizon);
   }
 
   guideFor(t: number): ChunkGuide | undefined {

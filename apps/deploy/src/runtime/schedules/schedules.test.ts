@@ -75,18 +75,25 @@ describe('AsyncBlendSchedule', () => {
 });
 
 describe('RtcSchedule', () => {
-  it('asks at the threshold (or earlier when the delay would outrun the chunk) and sends the rest of the plan', () => {
-    let d = 1;
+  it('asks so that threshold · H is left when the chunk arrives, and sends the rest of the plan', () => {
+    let d = 0;
     const s = new RtcSchedule({ threshold: 0.5, delaySteps: () => d });
     expect(s.wantsChunk(0)).toBe(true);
     s.add(
       0,
       chunk((k) => k),
     );
-    expect(s.wantsChunk(2)).toBe(false); // 4 left > 3
+    expect(s.wantsChunk(2)).toBe(false); // 4 left, 4 at arrival > 3
     expect(s.wantsChunk(3)).toBe(true); // 3 left ≤ 0.5·6
+    d = 1;
+    expect(s.wantsChunk(2)).toBe(true); // 4 left, 3 at arrival
+    expect(s.wantsChunk(1)).toBe(false); // 5 left, 4 at arrival
     d = 4;
-    expect(s.wantsChunk(1)).toBe(true); // 5 left ≤ d + 1
+    expect(s.wantsChunk(0)).toBe(true); // 6 left, 2 at arrival ≤ 3
+    const late = new RtcSchedule({ threshold: 0.1, delaySteps: () => 2 });
+    late.add(0, chunk((k) => k));
+    expect(late.wantsChunk(2)).toBe(false); // 4 left: the answer would land with 2 left
+    expect(late.wantsChunk(3)).toBe(true); // 0.1·6 < 1: still asks d + 1 ahead, never lets the plan run out
     d = 2;
     const g = s.guideFor(3);
     expect(g?.delay).toBe(2);
