@@ -65,54 +65,73 @@ const fmt = (x: number | undefined, d = 1) => (x === undefined || Number.isNaN(x
 
 // ---- GEMM ------------------------------------------------------------------------------------------
 
-function numpyGflops(sizes: number[], threads: number): Record<number, number> {
+type Shape = [m: number, n: number, k: number];
+const shapeKey = ([m, n, k]: Shape) => (m === n && n === k ? String(n) : `${m}×${n}×${k}`);
+
+function numpyGflops(shapes: Shape[], threads: number): Record<string, number> {
   const script = `
 import json, sys, time
 import numpy as np
 out = {}
-for n in ${JSON.stringify(sizes)}:
-    a = np.random.rand(n, n).astype(np.float32); b = np.random.rand(n, n).astype(np.float32)
+for m, n, k in ${JSON.stringify(shapes)}:
+    a = np.random.rand(m, k).astype(np.float32); b = np.random.rand(k, n).astype(np.float32)
     a @ b
-    reps = max(5, int(1.5e11 / (2 * n ** 3)))
+    reps = max(5, int(1.5e11 / (2 * m * n * k)))
     ts = []
     for _ in range(reps):
         t0 = time.perf_counter(); a @ b; ts.append(time.perf_counter() - t0)
-    out[n] = 2 * n ** 3 / min(ts) / 1e9
+    out[f"{m},{n},{k}"] = 2 * m * n * k / min(ts) / 1e9
 print(json.dumps(out))
 `;
   const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
   const r = spawnSync('python3', ['-c', script], { encoding: 'utf8', env });
   if (r.status !== 0) return {};
-  return JSON.parse(r.stdout.trim()) as Record<number, number>;
+  return JSON.parse(r.stdout.trim()) as Record<string, number>;
 }
 
 async function benchGemm(): Promise<void> {
   const addon = loadAddon();
   const features = addon.features();
-  const sizes = quick ? [256, 512, 1024] : [256, 512, 1024, 2048];
-  const numpy = numpyGflops(sizes, features.threads);
+  const square: Shape[] = (quick ? [256, 512, 1024] : [256, 512, 1024, 2048]).map((n) => [n, n, n]);
+  // The `small` policy's own Linear shapes (rows = batch·tokens): ViT qkv and MLP over 32 images × 37
+  // tokens, the trunk's MLP over 8 × 40 tokens.
+  const model: Shape[] = [
+    [1184, 384, 128],
+    [1184, 128, 256],
+    [320, 512, 128],
+  ];
+  const shapes = [...square, ...model];
+  const numpy = numpyGflops(shapes, features.threads);
+  const engines = features.gemmEngines;
+  const dflt = features.gemmEngine;
   console.log(
-    `\nGEMM fp32 C = A·B, square n, GFLOP/s (best of runs), ${features.threads} threads, BLAS: ${features.blasVendor}`,
+    `\nGEMM fp32 C = A·B (m×n×k), GFLOP/s (best of runs), ${features.threads} threads; engines: ` +
+      `${engines.join(', ')} (default ${dflt}); OpenBLAS core ${features.blasCore || '—'}; ${features.dnnl || 'no oneDNN'}`,
   );
   console.log(
-    `${pad('n', 6)} ${pad('native', 9)} ${pad('portable', 9)} ${pad('tfjs-cpu', 9)} ${pad('numpy', 9)} ${pad('native/numpy', 13)}`,
+    `${pad('shape', 14)} ${engines.map((e) => pad(e, 9)).join(' ')} ${pad('tfjs-cpu', 9)} ${pad('numpy', 9)} ${pad(`${dflt}/numpy`, 13)}`,
   );
   const rows: Record<string, unknown>[] = [];
-  for (const n of sizes) {
-    const a = randomArray(n * n, 1);
-    const b = randomArray(n * n, 2);
-    const c = new Float32Array(n * n);
-    const flops = 2 * n ** 3;
+  for (const [m, n, k] of shapes) {
+    const a = randomArray(m * k, 1);
+    const b = randomArray(k * n, 2);
+    const c = new Float32Array(m * n);
+    const flops = 2 * m * n * k;
     // Best of several runs (~1.5 s of work at 100 GFLOP/s), the same rule as the numpy column: on a shared
     // 2-core VM the minimum is the repeatable number; a median mixes in other tenants' load.
     const reps = Math.max(5, Math.round(1.5e11 / flops));
-    const native = timeMs(() => addon.gemm(false, false, n, n, n, 1, a, b, 0, c), reps);
-    const portable = timeMs(() => addon.gemmPortable(false, false, n, n, n, 1, a, b, 0, c), reps);
+    const g = (ms: number | undefined) => (ms === undefined ? undefined : flops / (ms * 1e6));
+    const byEngine: Record<string, number | undefined> = {};
+    for (const e of engines) {
+      addon.setGemmEngine(e);
+      byEngine[e] = g(timeMs(() => addon.gemm(false, false, m, n, k, 1, a, b, 0, c), reps).min);
+    }
+    addon.setGemmEngine(dflt);
     let tfjsCpu: number | undefined;
-    if (n <= (quick ? 512 : 1024)) {
+    if (m * n * k <= (quick ? 512 : 1024) ** 3 && m === n) {
       await selectBackend('cpu');
-      const ta = tf.tensor2d(a, [n, n]);
-      const tb = tf.tensor2d(b, [n, n]);
+      const ta = tf.tensor2d(a, [m, k]);
+      const tb = tf.tensor2d(b, [k, n]);
       tfjsCpu = timeMs(
         () =>
           tf.tidy(() => {
@@ -123,18 +142,22 @@ async function benchGemm(): Promise<void> {
       tf.dispose([ta, tb]);
       await selectBackend('native');
     }
-    const g = (ms: number | undefined) => (ms === undefined ? undefined : flops / (ms * 1e6));
+    const np = numpy[`${m},${n},${k}`];
     const row = {
+      shape: shapeKey([m, n, k]),
+      m,
       n,
-      native: g(native.min),
-      portable: g(portable.min),
+      k,
+      ...byEngine,
+      native: byEngine[dflt],
+      engine: dflt,
       tfjsCpu: g(tfjsCpu),
-      numpy: numpy[n],
-      nativeOverNumpy: numpy[n] ? (g(native.min) as number) / numpy[n] : undefined,
+      numpy: np,
+      nativeOverNumpy: np ? (byEngine[dflt] as number) / np : undefined,
     };
     rows.push(row);
     console.log(
-      `${pad(n, 6)} ${pad(fmt(row.native), 9)} ${pad(fmt(row.portable), 9)} ${pad(fmt(row.tfjsCpu, 2), 9)} ${pad(fmt(row.numpy), 9)} ${pad(fmt(row.nativeOverNumpy, 2), 13)}`,
+      `${pad(row.shape, 14)} ${engines.map((e) => pad(fmt(byEngine[e]), 9)).join(' ')} ${pad(fmt(row.tfjsCpu, 2), 9)} ${pad(fmt(np), 9)} ${pad(fmt(row.nativeOverNumpy, 2), 13)}`,
     );
   }
   if (Object.keys(numpy).length === 0) console.log('  (numpy column empty: python3 with numpy not found)');

@@ -42,6 +42,8 @@ typedef struct ct_features {
   const char *blas_core;    /* OpenBLAS: the kernel set it runs (openblas_get_corename, e.g. "SkylakeX",
                                "Prescott" when it did not know the CPU); "" otherwise */
   const char *blas_config;  /* OpenBLAS: openblas_get_config (version and build options); "" otherwise */
+  const char *dnnl;         /* oneDNN: version and the instruction set its JIT kernels use here, e.g.
+                               "oneDNN 2.6.3, isa avx2"; "" when the build has no oneDNN */
 } ct_features;
 
 void ct_features_get(ct_features *out);
@@ -61,6 +63,13 @@ const char *ct_error_last(void);
 ct_status ct_gemm_run(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                       const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
                       int64_t ldc);
+
+/* GEMM engine for ct_gemm_run / ct_bmm_run: "dnnl" (oneDNN, when compiled; the default then), "blas"
+ * (CBLAS, when compiled) or "portable" (the addon's own kernel). The initial choice is the best compiled
+ * one, or CORE_TENSORS_GEMM when it names a compiled engine. Process-wide. */
+ct_status ct_gemm_engine_set(const char *name);
+const char *ct_gemm_engine_get(void);
+int ct_gemm_engine_available(const char *name); /* 1 when the engine is in this build */
 
 /* Batched GEMM with broadcast batch dimensions: for i in [0, batch),
  *   C[i] = op(A[a_index[i]]) * op(B[b_index[i]])

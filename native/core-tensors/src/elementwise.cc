@@ -10,6 +10,7 @@
 // depend on the thread count (deterministic).
 //
 // NaN semantics follow JavaScript (tfjs-cpu): maximum/minimum propagate NaN like Math.max/Math.min.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -21,6 +22,7 @@
 namespace {
 
 constexpr int64_t kGrain = 1 << 15;  // elements per parallel task
+constexpr int64_t kShortRow = 64;    // rows shorter than this are batched (see ct_binary_run)
 
 struct OpAdd { static inline float f(float a, float b) { return a + b; } };
 struct OpSub { static inline float f(float a, float b) { return a - b; } };
@@ -231,6 +233,30 @@ extern "C" ct_status ct_binary_run(ct_binary_op op, const float *a, const int64_
   const int64_t rows = total / len;
   const int ia = sa[m - 1] ? 1 : 0, ib = sb[m - 1] ? 1 : 0;
   const int outer = m - 1;
+  // [rows, C] op [C] (or [C] op [rows, C]) with a short row, e.g. an image [N, H, W, 3] normalised by a
+  // per-channel [3]: row calls of 3 elements would cost more than the arithmetic. The [C] operand is
+  // repeated k times into a buffer, so k rows go through one contiguous row of k·C elements.
+  const bool a_rows = m == 2 && sa[0] == len && ia && sb[0] == 0 && ib;  // a full, b one row
+  const bool b_rows = m == 2 && sb[0] == len && ib && sa[0] == 0 && ia;  // b full, a one row
+  if (len < kShortRow && (a_rows || b_rows)) {
+    float rep[2 * kShortRow];
+    const int64_t k = (kShortRow + len - 1) / len;  // k·len < 2·kShortRow
+    const float *once = a_rows ? b : a;
+    for (int64_t i = 0; i < k * len; ++i) rep[i] = once[i % len];
+    const int64_t groups = (rows + k - 1) / k;
+    return guarded(fn, [&] {
+      run_rows(groups, k * len, [&](int64_t g0, int64_t g1, int64_t c0, int64_t c1) {
+        for (int64_t g = g0; g < g1; ++g) {
+          // the last group may hold fewer than k rows
+          const int64_t n = std::min(c1, (rows - g * k) * len) - c0;
+          if (n <= 0) continue;
+          const int64_t at = g * k * len + c0;
+          if (a_rows) row(n, a + at, 1, rep + c0, 1, out + at);
+          else row(n, rep + c0, 1, b + at, 1, out + at);
+        }
+      });
+    });
+  }
   return guarded(fn, [&] {
     run_rows(rows, len, [&](int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
       for (int64_t r = r0; r < r1; ++r) {

@@ -1,13 +1,25 @@
-// ct_gemm_run / ct_bmm_run: CBLAS (OpenBLAS) when the build found one, the portable kernel otherwise.
+// ct_gemm_run / ct_bmm_run on one of three engines (ct_gemm_engine_set / CORE_TENSORS_GEMM):
+//   dnnl     oneDNN's sgemm, JIT-generated for the CPU it runs on (default when the build found it);
+//   blas     CBLAS (OpenBLAS), whose kernel set comes from its CPU table (see blas_core.cjs);
+//   portable the addon's own blocked kernel (gemm_portable.cc), always there.
 #include <algorithm>
+#include <atomic>
 #include <climits>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <new>
+#include <stdexcept>
+#include <string>
 
 #include "ct_internal.h"
 
 #if CT_HAVE_BLAS
 #include <cblas.h>
+#endif
+#if CT_HAVE_DNNL
+#include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
 #endif
 
 namespace {
@@ -15,6 +27,42 @@ namespace {
 #if CT_HAVE_BLAS
 bool fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
 #endif
+
+enum Engine : int { kDnnl = 0, kBlas = 1, kPortable = 2 };
+const char *const kEngineNames[] = {"dnnl", "blas", "portable"};
+
+bool engine_compiled(int e) {
+  if (e == kDnnl) return CT_HAVE_DNNL != 0;
+  if (e == kBlas) return CT_HAVE_BLAS != 0;
+  return e == kPortable;
+}
+
+int engine_by_name(const char *name) {
+  for (int e = 0; e < 3; ++e)
+    if (name && std::strcmp(name, kEngineNames[e]) == 0) return e;
+  return -1;
+}
+
+// The best compiled engine, unless CORE_TENSORS_GEMM names another compiled one (the JS loader checks
+// the variable and fails with its name first; here an unusable value just keeps the default).
+int default_engine() {
+  int e = CT_HAVE_DNNL ? kDnnl : CT_HAVE_BLAS ? kBlas : kPortable;
+  const int env = engine_by_name(std::getenv("CORE_TENSORS_GEMM"));
+  if (env >= 0 && engine_compiled(env)) e = env;
+  return e;
+}
+
+std::atomic<int> &engine() {
+  static std::atomic<int> e{default_engine()};
+  return e;
+}
+
+// C = beta * C for an empty product; beta = 0 must ignore NaN garbage in C (some libraries return early
+// here without touching C).
+void scale_c(int64_t m, int64_t n, float beta, float *c, int64_t ldc) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.f ? 0.f : c[i * ldc + j] * beta;
+}
 
 ct_status check_gemm(const char *fn, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                      const float *a, int64_t lda, const float *b, int64_t ldb, const float *c,
@@ -40,20 +88,30 @@ ct_status check_gemm(const char *fn, int trans_a, int trans_b, int64_t m, int64_
 void gemm_dispatch(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
                    int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc,
                    bool threaded) {
+  const int e = engine().load(std::memory_order_relaxed);
+  // Library engines only on a thread that may start threads; inside the pool (bmm's small matrices) the
+  // portable kernel runs single-threaded.
+  const bool library = threaded && !ct::in_parallel_region() && e != kPortable;
+  if (library && (m == 0 || n == 0)) return;
+  if (library && (k == 0 || alpha == 0.f)) return scale_c(m, n, beta, c, ldc);
+#if CT_HAVE_DNNL
+  if (library && e == kDnnl) {
+    // oneDNN's OpenMP team follows the pool's size (omp_set_num_threads is per calling thread).
+    thread_local int team = 0;
+    const int want = ct::pool_threads();
+    if (team != want) omp_set_num_threads(team = want);
+    // beta = 0: C is write-only for oneDNN too (the NaN-garbage tests hold it to that).
+    const dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb,
+                                        beta, c, ldc);
+    if (st != dnnl_success) throw std::runtime_error("oneDNN sgemm failed (status " + std::to_string(st) + ")");
+    return;
+  }
+#endif
 #if CT_HAVE_BLAS
-  if (threaded && !ct::in_parallel_region() && fits_int(m) && fits_int(n) && fits_int(k) &&
-      fits_int(lda) && fits_int(ldb) && fits_int(ldc)) {
-    if (m == 0 || n == 0) return;
-    if (k == 0 || alpha == 0.f) {
-      // Nothing to multiply: C = beta * C, where beta = 0 must ignore NaN garbage in C (some CBLAS
-      // builds return early here without touching C).
-      for (int64_t i = 0; i < m; ++i)
-        for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.f ? 0.f : c[i * ldc + j] * beta;
-      return;
-    }
+  if (library && e == kBlas && fits_int(m) && fits_int(n) && fits_int(k) && fits_int(lda) &&
+      fits_int(ldb) && fits_int(ldc)) {
     // beta = 0 with k > 0: BLAS defines C as write-only (OpenBLAS's beta kernel stores zeros, it does not
     // scale), so NaN in C is ignored without a clearing pass of our own (the tests check it).
-
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m,
                 (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
     return;
@@ -63,6 +121,25 @@ void gemm_dispatch(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alph
 }
 
 }  // namespace
+
+extern "C" ct_status ct_gemm_engine_set(const char *name) {
+  const int e = engine_by_name(name);
+  if (e < 0)
+    return ct_error_set(CT_STATUS_INVALID_ARGUMENT,
+                        "ct_gemm_engine_set: unknown engine '%s' (dnnl | blas | portable)", name ? name : "");
+  if (!engine_compiled(e))
+    return ct_error_set(CT_STATUS_INVALID_ARGUMENT, "ct_gemm_engine_set: engine '%s' is not in this build",
+                        name);
+  engine().store(e);
+  return CT_STATUS_OK;
+}
+
+extern "C" const char *ct_gemm_engine_get(void) { return kEngineNames[engine().load()]; }
+
+extern "C" int ct_gemm_engine_available(const char *name) {
+  const int e = engine_by_name(name);
+  return e >= 0 && engine_compiled(e) ? 1 : 0;
+}
 
 extern "C" ct_status ct_gemm_run(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                                  const float *a, int64_t lda, const float *b, int64_t ldb, float beta,

@@ -528,7 +528,21 @@ Napi::Value features(const Napi::CallbackInfo &info) {
   o.Set("threads", Napi::Number::New(env, ft.threads));
   o.Set("blasCore", Napi::String::New(env, ft.blas_core ? ft.blas_core : ""));
   o.Set("blasConfig", Napi::String::New(env, ft.blas_config ? ft.blas_config : ""));
+  o.Set("dnnl", Napi::String::New(env, ft.dnnl ? ft.dnnl : ""));
+  o.Set("gemmEngine", Napi::String::New(env, ct_gemm_engine_get()));
+  Napi::Array engines = Napi::Array::New(env);
+  uint32_t n = 0;
+  for (const char *e : {"dnnl", "blas", "portable"})
+    if (ct_gemm_engine_available(e)) engines.Set(n++, Napi::String::New(env, e));
+  o.Set("gemmEngines", engines);
   return o;
+}
+
+void set_gemm_engine(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) type_error(env, "setGemmEngine: name must be a string, got " + describe(info[0]));
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  check_status(env, "setGemmEngine", ct_gemm_engine_set(name.c_str()));
 }
 
 void set_threads(const Napi::CallbackInfo &info) {
@@ -793,6 +807,7 @@ void region_copy(const Napi::CallbackInfo &info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("features", Napi::Function::New(env, features, "features"));
   exports.Set("setThreads", Napi::Function::New(env, set_threads, "setThreads"));
+  exports.Set("setGemmEngine", Napi::Function::New(env, set_gemm_engine, "setGemmEngine"));
   exports.Set("gemm", Napi::Function::New(env, gemm<false>, "gemm"));
   exports.Set("gemmPortable", Napi::Function::New(env, gemm<true>, "gemmPortable"));
   exports.Set("bmm", Napi::Function::New(env, bmm, "bmm"));

@@ -17,7 +17,20 @@ export interface AddonFeatures {
   blasCore: string;
   /** openblas_get_config (version, DYNAMIC_ARCH, threads); "" without OpenBLAS. */
   blasConfig: string;
+  /** oneDNN's version and the instruction set its JIT kernels use on this CPU ("oneDNN 2.6.3, isa avx2"); "" without oneDNN. */
+  dnnl: string;
+  /** The engine behind `gemm` / `bmm` now (see `setGemmEngine`). */
+  gemmEngine: GemmEngine;
+  /** The engines this build has, best first. */
+  gemmEngines: GemmEngine[];
 }
+
+/**
+ * GEMM engines: `dnnl` (oneDNN's sgemm, JIT-generated for the CPU it runs on; the default when built),
+ * `blas` (CBLAS/OpenBLAS, kernels from its CPU table), `portable` (the addon's own blocked kernel).
+ */
+export type GemmEngine = 'dnnl' | 'blas' | 'portable';
+export const GEMM_ENGINES: readonly GemmEngine[] = ['dnnl', 'blas', 'portable'];
 
 /** The loader's OpenBLAS core decision (native/core-tensors/blas_core.cjs), made before the library loaded. */
 export interface BlasCoreChoice {
@@ -115,6 +128,8 @@ export interface CoreTensorsAddon {
   /** Σ x² of each array, accumulated in double (ct_sum_squares). */
   sumSquares(arrays: readonly Float32Array[]): Float64Array;
   setThreads(n: number): void;
+  /** Engine for `gemm` and `bmm`, process-wide (throws naming the engine when this build lacks it). */
+  setGemmEngine(name: GemmEngine): void;
   /** C = op(A) op(B) row-major; see ct_gemm_run. */
   gemm: GemmFn;
   /** The portable blocked SIMD GEMM (what `gemm` uses when no BLAS was found); exported so tests and
@@ -289,14 +304,28 @@ interface NativeLoader {
 
 let cached: LoadedAddon | undefined;
 
+/** The engine CORE_TENSORS_GEMM asks for (undefined when unset); throws naming the variable when the build lacks it. */
+export function gemmEngineFromEnv(value: string | undefined, available: readonly GemmEngine[]): GemmEngine | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!(available as readonly string[]).includes(value))
+    throw new Error(
+      `CORE_TENSORS_GEMM=${value}: not an engine of this build (it has ${available.join(', ')}; ` +
+        'oneDNN needs libdnnl-dev when the addon is built)',
+    );
+  return value as GemmEngine;
+}
+
 /** Loads the addon once (throws an Error naming the build command when the binary is missing). */
 export function loadAddon(): CoreTensorsAddon {
   if (!cached) {
     const require = createRequire(import.meta.url);
     const loader = require('@anchor-refine/core-tensors-native') as NativeLoader;
-    cached = loader.load();
-    const f = cached.addon.features();
-    if (!f.blas) {
+    const loaded = loader.load();
+    const f = loaded.addon.features();
+    const wanted = gemmEngineFromEnv(process.env.CORE_TENSORS_GEMM, f.gemmEngines);
+    if (wanted) loaded.addon.setGemmEngine(wanted);
+    cached = loaded;
+    if (!f.blas && !f.dnnl) {
       console.warn(
         `core-tensors: no BLAS library was found at build time; GEMM uses the portable blocked ${f.simd} kernel ` +
           '(install libopenblas-dev and rebuild for full speed).',
@@ -315,6 +344,14 @@ export function blasInfo(): { vendor: string; core: string; config: string; choi
   const f = addon.features();
   const choice = (cached as LoadedAddon).blasChoice;
   return { vendor: f.blasVendor, core: f.blasCore, config: f.blasConfig, choice };
+}
+
+/** Chooses the engine behind native GEMM (`dnnl` | `blas` | `portable`); returns the one before. */
+export function setGemmEngine(name: GemmEngine): GemmEngine {
+  const addon = loadAddon();
+  const before = addon.features().gemmEngine;
+  addon.setGemmEngine(name);
+  return before;
 }
 
 /** Path of the loaded binary (for diagnostics). */

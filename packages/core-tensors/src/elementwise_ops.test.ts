@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BinaryOp, loadAddon } from './addon.js';
 import { selectBackend, setThreads } from './backend.js';
 import { setSmallElementwiseCutoff } from './kernels/elementwise_kernels.js';
+import { tileGradView } from './gradients/Tile_grad.js';
 import { gelu } from './ops/gelu.js';
 import { geluReference } from './ops/gelu_reference.js';
 import { layerNorm } from './ops/layer_norm.js';
@@ -63,6 +64,9 @@ describe.skipIf(!native)('binary kernels with broadcasting (native vs tfjs-cpu)'
     ['large same shape (threaded)', [96, 1024], [96, 1024]],
     ['large [N,C] + [C] (threaded)', [512, 256], [256]],
     ['large middle broadcast [8,1,256] * [8,64,256]', [8, 1, 256], [8, 64, 256]],
+    ['short rows, grouped: image [4,9,11,3] by channel [3]', [4, 9, 11, 3], [3]],
+    ['short rows, grouped: [3] by [37,3]', [3], [37, 3]],
+    ['short rows, grouped and threaded: [12,48,48,3] by [3]', [12, 48, 48, 3], [3]],
   ];
   for (const [op, fn] of binaryOps) {
     for (const [name, a, b] of patterns) {
@@ -266,6 +270,49 @@ describe.skipIf(!native)("Slice and PadV2 (native vs tfjs-cpu; each is the other
       shapes: { table: [7, 5] },
       native: (x) => tf.gather(x.table, tf.tensor1d([0, 3, 3, 6, 0, 3], 'int32')),
     }));
+  /** Tiling as repeated concatenation along each axis: an independent composite (its gradient is Concat's). */
+  const tileByConcat = (x: tf.Tensor, reps: number[]): tf.Tensor =>
+    reps.reduce((t, r, axis) => (r === 1 ? t : tf.concat(Array.from({ length: r }, () => t), axis)), x);
+  const tiles: [string, number[], number[]][] = [
+    ['ViT class token [1,1,16] × [32,1,1]', [1, 1, 16], [32, 1, 1]],
+    ['perceiver latents [1,4,24] × [6,1,1]', [1, 4, 24], [6, 1, 1]],
+    ['two axes [2,3] × [2,3]', [2, 3], [2, 3]],
+    ['rank 1', [5], [4]],
+    ['rank 5, inner runs of 1 and 2 floats', [3, 1, 2, 1, 2], [1, 2, 1, 3, 2]],
+    ['no repetition', [2, 3], [1, 1]],
+  ];
+  for (const [name, shape, reps] of tiles) {
+    it(`tile ${name} (Tile and its reshape + sum gradient vs concatenation)`, () =>
+      checkOp({
+        name: `Tile ${name}`,
+        shapes: { x: shape },
+        native: (x) => tf.tile(x.x, reps),
+        reference: (x) => tileByConcat(x.x, reps),
+      }));
+  }
+  it('the Tile gradient sums a short view of dy (size-1 entries dropped, neighbours merged)', () => {
+    expect(tileGradView([1, 1, 10, 128], [8, 2, 1, 1])).toEqual({ view: [16, 1280], axes: [0] });
+    expect(tileGradView([2, 3], [2, 3])).toEqual({ view: [2, 2, 3, 3], axes: [0, 2] });
+    expect(tileGradView([3, 4], [2, 1])).toEqual({ view: [2, 12], axes: [0] });
+    expect(tileGradView([5], [1])).toEqual({ view: [5], axes: [] });
+  });
+  it('gather along axes 0 and 1 with 2-D and repeated indices (GatherV2 vs tfjs-cpu)', () =>
+    checkOp({
+      name: 'GatherV2',
+      shapes: { table: [7, 5], x: [3, 7, 4] },
+      native: (x) => [
+        tf.gather(x.table, tf.tensor2d([0, 3, 6, 1], [2, 2], 'int32')),
+        tf.gather(x.x, tf.tensor1d([6, 0, 6], 'int32'), 1),
+        tf.gather(x.x, tf.tensor1d([2], 'int32'), -1),
+      ],
+    }));
+  it('gather refuses an index outside the axis, naming the kernel', async () => {
+    await selectBackend('native');
+    const t = tf.zeros([3, 2]);
+    const i = tf.tensor1d([1, 3], 'int32');
+    expect(() => tf.gather(t, i)).toThrow(/GatherV2: index 3 at position 1 is outside \[0, 2\]/);
+    tf.dispose([t, i]);
+  });
   it('int32 slices and pads delegate to tfjs-cpu', () =>
     checkOp({
       name: 'int32 slice/pad',

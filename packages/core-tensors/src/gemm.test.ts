@@ -1,6 +1,6 @@
-/** The addon's GEMMs: the portable blocked kernel against the BLAS-backed one and a float64 loop. */
-import { describe, expect, it } from 'vitest';
-import { loadAddon } from './addon.js';
+/** The addon's GEMMs on every engine of this build (oneDNN, BLAS, portable) against a float64 loop. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gemmEngineFromEnv, type GemmEngine, loadAddon } from './addon.js';
 import { nativeAvailable } from './test-utils/native_available.js';
 import { makeRng } from './test-utils/rng.js';
 
@@ -67,90 +67,121 @@ function expectWithinBound(name: string, got: Float32Array, want: ReturnType<typ
   ).toBe(-1);
 }
 
-describe.skipIf(!nativeAvailable())('GEMM', () => {
-  const sizes: [number, number, number][] = [
-    [1, 1, 1],
-    [3, 5, 7],
-    [17, 33, 9],
-    [64, 64, 64],
-    [65, 31, 129],
-    [128, 1, 200],
-    [1, 257, 64],
-  ];
-  for (const [m, n, k] of sizes) {
-    for (const [ta, tb] of [
-      [false, false],
-      [true, false],
-      [false, true],
-      [true, true],
+const engines: GemmEngine[] = nativeAvailable() ? loadAddon().features().gemmEngines : [];
+
+describe.skipIf(!nativeAvailable())('GEMM engines', () => {
+  it('the build has the portable kernel and names its default; an unknown engine is refused by name', () => {
+    const f = loadAddon().features();
+    expect(f.gemmEngines).toContain('portable');
+    expect(f.gemmEngines).toContain(f.gemmEngine);
+    expect(() => loadAddon().setGemmEngine('mkl' as GemmEngine)).toThrow(/unknown engine 'mkl'/);
+    expect(loadAddon().features().gemmEngine).toBe(f.gemmEngine);
+  });
+
+  it('CORE_TENSORS_GEMM is checked against the build, naming the variable', () => {
+    expect(gemmEngineFromEnv(undefined, ['blas', 'portable'])).toBeUndefined();
+    expect(gemmEngineFromEnv('', ['blas', 'portable'])).toBeUndefined();
+    expect(gemmEngineFromEnv('portable', ['blas', 'portable'])).toBe('portable');
+    expect(() => gemmEngineFromEnv('dnnl', ['blas', 'portable'])).toThrow(
+      /CORE_TENSORS_GEMM=dnnl: not an engine of this build \(it has blas, portable/,
+    );
+  });
+});
+
+for (const engine of engines)
+  describe(`GEMM on the ${engine} engine`, () => {
+    let before: GemmEngine;
+    beforeAll(() => {
+      before = loadAddon().features().gemmEngine;
+      loadAddon().setGemmEngine(engine);
+    });
+    afterAll(() => loadAddon().setGemmEngine(before));
+    const sizes: [number, number, number][] = [
+      [1, 1, 1],
+      [3, 5, 7],
+      [17, 33, 9],
+      [64, 64, 64],
+      [65, 31, 129],
+      [128, 1, 200],
+      [1, 257, 64],
+    ];
+    for (const [m, n, k] of sizes) {
+      for (const [ta, tb] of [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true],
+      ] as const) {
+        it(`portable vs gemm vs float64, m=${m} n=${n} k=${k} ta=${ta} tb=${tb}`, () => {
+          const addon = loadAddon();
+          const rng = makeRng(m * 1000 + n * 10 + k);
+          const a = rng.normals(m * k);
+          const b = rng.normals(k * n);
+          const c0 = rng.normals(m * n);
+          const [alpha, beta] = [0.75, 0.5];
+          const cBlas = c0.slice();
+          const cPortable = c0.slice();
+          addon.gemm(ta, tb, m, n, k, alpha, a, b, beta, cBlas);
+          addon.gemmPortable(ta, tb, m, n, k, alpha, a, b, beta, cPortable);
+          const want = gemm64(ta, tb, m, n, k, alpha, a, b, beta, c0);
+          expectWithinBound('gemm', cBlas, want);
+          expectWithinBound('gemmPortable', cPortable, want);
+        });
+      }
+    }
+
+    // BLAS defines C as write-only when beta = 0: NaN garbage in C must not leak into the result.
+    for (const [m, n, k, alpha] of [
+      [3, 5, 7, 1],
+      [200, 300, 64, 0.5],
+      [4, 6, 0, 1],
+      [4, 6, 3, 0],
     ] as const) {
-      it(`portable vs gemm vs float64, m=${m} n=${n} k=${k} ta=${ta} tb=${tb}`, () => {
+      it(`beta = 0 ignores NaN in C (m=${m} n=${n} k=${k} alpha=${alpha})`, () => {
         const addon = loadAddon();
-        const rng = makeRng(m * 1000 + n * 10 + k);
+        const rng = makeRng(m + n + k);
         const a = rng.normals(m * k);
         const b = rng.normals(k * n);
-        const c0 = rng.normals(m * n);
-        const [alpha, beta] = [0.75, 0.5];
-        const cBlas = c0.slice();
-        const cPortable = c0.slice();
-        addon.gemm(ta, tb, m, n, k, alpha, a, b, beta, cBlas);
-        addon.gemmPortable(ta, tb, m, n, k, alpha, a, b, beta, cPortable);
-        const want = gemm64(ta, tb, m, n, k, alpha, a, b, beta, c0);
-        expectWithinBound('gemm', cBlas, want);
-        expectWithinBound('gemmPortable', cPortable, want);
+        const want = gemm64(false, false, m, n, k, alpha, a, b, 0, new Float32Array(m * n));
+        for (const run of [addon.gemm, addon.gemmPortable]) {
+          const c = new Float32Array(m * n).fill(Number.NaN);
+          run(false, false, m, n, k, alpha, a, b, 0, c);
+          expectWithinBound(run === addon.gemm ? 'gemm' : 'gemmPortable', c, want);
+        }
       });
     }
-  }
 
-  // BLAS defines C as write-only when beta = 0: NaN garbage in C must not leak into the result.
-  for (const [m, n, k, alpha] of [
-    [3, 5, 7, 1],
-    [200, 300, 64, 0.5],
-    [4, 6, 0, 1],
-    [4, 6, 3, 0],
-  ] as const) {
-    it(`beta = 0 ignores NaN in C (m=${m} n=${n} k=${k} alpha=${alpha})`, () => {
-      const addon = loadAddon();
-      const rng = makeRng(m + n + k);
-      const a = rng.normals(m * k);
-      const b = rng.normals(k * n);
-      const want = gemm64(false, false, m, n, k, alpha, a, b, 0, new Float32Array(m * n));
-      for (const run of [addon.gemm, addon.gemmPortable]) {
-        const c = new Float32Array(m * n).fill(Number.NaN);
-        run(false, false, m, n, k, alpha, a, b, 0, c);
-        expectWithinBound(run === addon.gemm ? 'gemm' : 'gemmPortable', c, want);
-      }
-    });
-  }
+    // Which engine bmm picks per matrix (BLAS, or the portable kernel on pool threads for many small
+    // matrices) is an implementation choice, and engines round differently on different CPUs: so each
+    // output matrix is checked against its own float64 product within the rigorous rounding bound, which
+    // also proves the index maps picked the right operands (a wrong pair is off by O(1), not O(u)).
+    for (const [m, n, k, ta, tb] of [
+      [4, 5, 6, false, false],
+      [33, 17, 70, true, false],
+      [16, 24, 40, false, true],
+      [200, 180, 64, false, false], // above the small-matrix cutoff: one BLAS call per matrix
+    ] as const) {
+      it(`bmm with broadcast index maps matches per-batch products (m=${m} n=${n} k=${k} ta=${ta} tb=${tb})`, () => {
+        const addon = loadAddon();
+        const rng = makeRng(3 + m);
+        const a = rng.normals(2 * m * k); // 2 A matrices
+        const b = rng.normals(3 * k * n); // 3 B matrices
+        const aIndex = Int32Array.from([0, 0, 0, 1, 1, 1]); // batch [2,3] from A [2,1] and B [3]
+        const bIndex = Int32Array.from([0, 1, 2, 0, 1, 2]);
+        const c = new Float32Array(6 * m * n).fill(Number.NaN);
+        addon.bmm(ta, tb, 6, m, n, k, a, aIndex, b, bIndex, c);
+        for (let i = 0; i < 6; i++) {
+          const ai = a.subarray(aIndex[i] * m * k, (aIndex[i] + 1) * m * k);
+          const bi = b.subarray(bIndex[i] * k * n, (bIndex[i] + 1) * k * n);
+          const want = gemm64(ta, tb, m, n, k, 1, ai, bi, 0, new Float32Array(m * n));
+          expectWithinBound(`bmm batch ${i}`, c.subarray(i * m * n, (i + 1) * m * n), want);
+        }
+      });
+    }
 
-  // Which engine bmm picks per matrix (BLAS, or the portable kernel on pool threads for many small
-  // matrices) is an implementation choice, and engines round differently on different CPUs: so each
-  // output matrix is checked against its own float64 product within the rigorous rounding bound, which
-  // also proves the index maps picked the right operands (a wrong pair is off by O(1), not O(u)).
-  for (const [m, n, k, ta, tb] of [
-    [4, 5, 6, false, false],
-    [33, 17, 70, true, false],
-    [16, 24, 40, false, true],
-    [200, 180, 64, false, false], // above the small-matrix cutoff: one BLAS call per matrix
-  ] as const) {
-    it(`bmm with broadcast index maps matches per-batch products (m=${m} n=${n} k=${k} ta=${ta} tb=${tb})`, () => {
-      const addon = loadAddon();
-      const rng = makeRng(3 + m);
-      const a = rng.normals(2 * m * k); // 2 A matrices
-      const b = rng.normals(3 * k * n); // 3 B matrices
-      const aIndex = Int32Array.from([0, 0, 0, 1, 1, 1]); // batch [2,3] from A [2,1] and B [3]
-      const bIndex = Int32Array.from([0, 1, 2, 0, 1, 2]);
-      const c = new Float32Array(6 * m * n).fill(Number.NaN);
-      addon.bmm(ta, tb, 6, m, n, k, a, aIndex, b, bIndex, c);
-      for (let i = 0; i < 6; i++) {
-        const ai = a.subarray(aIndex[i] * m * k, (aIndex[i] + 1) * m * k);
-        const bi = b.subarray(bIndex[i] * k * n, (bIndex[i] + 1) * k * n);
-        const want = gemm64(ta, tb, m, n, k, 1, ai, bi, 0, new Float32Array(m * n));
-        expectWithinBound(`bmm batch ${i}`, c.subarray(i * m * n, (i + 1) * m * n), want);
-      }
-    });
-  }
+  });
 
+describe.skipIf(!nativeAvailable())('GEMM arguments', () => {
   it('rejects a too-short array with an error instead of reading past it', () => {
     const addon = loadAddon();
     const c = new Float32Array(4);

@@ -17,7 +17,17 @@ export type {
   GemmFn,
   ResidualComposeFn,
 } from './addon.js';
-export { BinaryOp, blasInfo, loadAddon, NATIVE_MAX_RANK, ReduceOp, UnaryOp } from './addon.js';
+export {
+  BinaryOp,
+  blasInfo,
+  GEMM_ENGINES,
+  type GemmEngine,
+  loadAddon,
+  NATIVE_MAX_RANK,
+  ReduceOp,
+  setGemmEngine,
+  UnaryOp,
+} from './addon.js';
 export { type BackendInfo, type BackendName, backendInfo, selectBackend, setThreads } from './backend.js';
 export { type BufferPoolStats, bufferPoolStats, clearBufferPool } from './buffer_pool.js';
 export { assertBinary, assertRank, assertSameShape, shapeText } from './checks.js';

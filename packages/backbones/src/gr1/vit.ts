@@ -67,10 +67,17 @@ export class VisionTransformer extends Module {
       const n = images.shape[0];
       const g = s / p;
       const x = tf.div(tf.sub(images, MEAN), STD); // [N, S, S, 3] normalized
+      // Patches in (py, px, C) order, so each copied run is a patch row of p·3 floats; the weight, stored
+      // in the conv kernel's (C, py, px) order, is permuted to match (dim·3·p² floats instead of the
+      // images' N·S²·3, moved in runs of 1).
       const blocks = tf.reshape(x, [n, g, p, g, p, 3]); // [N, gy, py, gx, px, C]
-      const chw = tf.transpose(blocks, [0, 1, 3, 5, 2, 4]); // [N, gy, gx, C, py, px]
-      const flat = tf.reshape(chw, [n, g * g, 3 * p * p]); // [N, P, C·p·p] (conv-weight order)
-      const tokens = this.patch_embed.forward(flat); // [N, P, dim]
+      const hwc = tf.transpose(blocks, [0, 1, 3, 2, 4, 5]); // [N, gy, gx, py, px, C]
+      const flat = tf.reshape(hwc, [n * g * g, p * p * 3]); // [N·P, p·p·C]
+      const w = this.patch_embed.weight; // [dim, C·p·p]
+      const wHwc = tf.reshape(tf.transpose(tf.reshape(w, [dim, 3, p * p]), [0, 2, 1]), [dim, p * p * 3]); // [dim, p·p·C]
+      let tokens = tf.matMul(flat, wHwc, false, true); // [N·P, dim]
+      if (this.patch_embed.bias) tokens = tf.add(tokens, this.patch_embed.bias);
+      tokens = tf.reshape(tokens, [n, g * g, dim]); // [N, P, dim]
       const cls = tf.tile(this.cls_token, [n, 1, 1]); // [N, 1, dim]
       const seq = tf.add(tf.concat([cls, tokens], 1), this.pos_embed); // [N, 1+P, dim]
       const out = this.encoder.forward(seq); // [N, 1+P, dim] after the final norm

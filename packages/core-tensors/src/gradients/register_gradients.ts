@@ -5,9 +5,11 @@ import { composeResidualGradConfig } from './ComposeResidual_grad.js';
 import { fusedAttentionGradConfig } from './FusedAttention_grad.js';
 import { geluGradConfig } from './Gelu_grad.js';
 import { layerNormGradConfig } from './LayerNorm_grad.js';
+import { tileGradConfig } from './Tile_grad.js';
 
 tf.registerGradient(batchMatMulGradConfig);
 tf.registerGradient(fusedAttentionGradConfig);
 tf.registerGradient(composeResidualGradConfig);
 tf.registerGradient(layerNormGradConfig);
 tf.registerGradient(geluGradConfig);
+tf.registerGradient(tileGradConfig);

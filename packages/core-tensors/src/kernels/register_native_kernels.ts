@@ -35,6 +35,7 @@ import {
   unsortedSegmentSumConfig,
 } from './region_kernels.js';
 import { sigmoidConfig } from './Sigmoid.js';
+import { gatherV2Config, tileConfig } from './tile_gather.js';
 import { softmaxConfig } from './Softmax.js';
 import { sqrtConfig } from './Sqrt.js';
 import { squareConfig } from './Square.js';
@@ -92,6 +93,9 @@ const nativeKernelConfigs: KernelConfig[] = [
   concatConfig,
   // the gradient of Gather (embeddings): one pass instead of tfjs-cpu's O(N·segments)
   unsortedSegmentSumConfig,
+  // block copies instead of tfjs-cpu's per-element index arithmetic
+  tileConfig,
+  gatherV2Config,
 ];
 
 let registered = false;
