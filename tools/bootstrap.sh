@@ -19,6 +19,9 @@ command -v make >/dev/null 2>&1 || missing+=(make)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 # OpenBLAS makes GEMM ~100x faster than tfjs's JS loops; without it a portable kernel is built.
 dpkg -s libopenblas-dev >/dev/null 2>&1 || missing+=(libopenblas-dev)
+# oneDNN: GEMM JIT-generated for the CPU it runs on, and one OpenMP thread team for every kernel (the
+# default engine when present: faster train steps than OpenBLAS here; see README "Engine").
+dpkg -s libdnnl-dev >/dev/null 2>&1 || missing+=(libdnnl-dev)
 # ffmpeg decodes/encodes LeRobot video features (AV1 mp4); @anchor-refine/datasets' video tests need it.
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 # gloo (CPU collectives over TCP) for multi-process training; without it the distributed addon builds

@@ -44,6 +44,13 @@ int pool_threads();
 /* True when the calling thread is a pool worker or is currently running a parallel_for. */
 bool in_parallel_region();
 
+/* True when GEMM runs on oneDNN (src/gemm.cc): parallel_for then uses the same OpenMP team. */
+bool gemm_uses_openmp();
+
+/* Blocks signals on the workers of the calling thread's OpenMP team of `threads` (src/gemm.cc: oneDNN is
+ * not safe against signals, and parallel_for shares its team). No-op without oneDNN. */
+void quiet_openmp_team(int threads);
+
 /* Portable blocked GEMM (src/gemm_portable.cc). Same contract as ct_gemm_run, arguments assumed valid.
  * threaded=false keeps it on the calling thread (used when the caller already parallelises). */
 void gemm_portable(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,

@@ -20,6 +20,9 @@
 #if CT_HAVE_DNNL
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
+#include <pthread.h>
+
+#include <csignal>
 #endif
 
 namespace {
@@ -56,6 +59,44 @@ std::atomic<int> &engine() {
   static std::atomic<int> e{default_engine()};
   return e;
 }
+
+#if CT_HAVE_DNNL
+// oneDNN 2.6.3 (Debian 12) corrupts the heap when a signal lands on a thread while its multi-threaded
+// sgemm runs (reproduced in plain C with an ITIMER_PROF handler; in Node, `--cpu-prof`'s SIGPROF, and
+// SIGCHLD from child processes such as ffmpeg, would do it). So signals are held back meanwhile: for good
+// on the OpenMP workers, which run only oneDNN and our kernels, and on the calling thread for the length
+// of one call. A held-back signal is delivered when the call returns.
+class SignalsHeld {
+ public:
+  SignalsHeld() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old_);
+  }
+  ~SignalsHeld() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  SignalsHeld(const SignalsHeld &) = delete;
+  SignalsHeld &operator=(const SignalsHeld &) = delete;
+
+ private:
+  sigset_t old_;
+};
+
+// Blocks signals on the workers of this thread's OpenMP team of `threads` (each calling thread has its own
+// team; libgomp keeps the same threads from one region to the next).
+void quiet_team(int threads) {
+  thread_local int quiet = 1;
+  if (threads <= quiet) return;
+#pragma omp parallel num_threads(threads)
+  {
+    if (omp_get_thread_num() != 0) {
+      sigset_t all;
+      sigfillset(&all);
+      pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    }
+  }
+  quiet = threads;
+}
+#endif
 
 // C = beta * C for an empty product; beta = 0 must ignore NaN garbage in C (some libraries return early
 // here without touching C).
@@ -100,6 +141,8 @@ void gemm_dispatch(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alph
     thread_local int team = 0;
     const int want = ct::pool_threads();
     if (team != want) omp_set_num_threads(team = want);
+    quiet_team(want);
+    const SignalsHeld held;
     // beta = 0: C is write-only for oneDNN too (the NaN-garbage tests hold it to that).
     const dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb,
                                         beta, c, ldc);
@@ -121,6 +164,16 @@ void gemm_dispatch(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alph
 }
 
 }  // namespace
+
+bool ct::gemm_uses_openmp() { return engine().load(std::memory_order_relaxed) == kDnnl; }
+
+void ct::quiet_openmp_team(int threads) {
+#if CT_HAVE_DNNL
+  quiet_team(threads);
+#else
+  (void)threads;
+#endif
+}
 
 extern "C" ct_status ct_gemm_engine_set(const char *name) {
   const int e = engine_by_name(name);

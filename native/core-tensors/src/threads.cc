@@ -22,6 +22,9 @@
 #if CT_BLAS_OPENBLAS
 extern "C" void openblas_set_num_threads(int num_threads);
 #endif
+#if CT_HAVE_DNNL
+#include <omp.h>
+#endif
 
 namespace ct {
 namespace {
@@ -53,7 +56,13 @@ class Pool {
     if (n <= 0) return;
     if (n == 1 || tl_in_pool || threads() <= 1) return run_inline(n, fn);
     std::unique_lock<std::mutex> use(use_mu_, std::try_to_lock);
-    if (!use.owns_lock() || workers_.empty()) return run_inline(n, fn);
+    if (!use.owns_lock()) return run_inline(n, fn);
+#if CT_HAVE_DNNL
+    // With oneDNN's GEMM the loops run on its OpenMP team too: one set of threads for every kernel (as in
+    // PyTorch), so a team still spinning after a GEMM does not compete with a second pool for the cores.
+    if (gemm_uses_openmp()) return run_omp(n, fn);
+#endif
+    if (workers_.empty()) return run_inline(n, fn);
 
     {
       std::lock_guard<std::mutex> lk(mu_);
@@ -93,6 +102,33 @@ class Pool {
     }
     tl_in_pool = was;
   }
+
+#if CT_HAVE_DNNL
+  void run_omp(int64_t n, const std::function<void(int64_t)> &fn) {
+    std::exception_ptr err;
+    std::mutex err_mu;
+    std::atomic<bool> failed{false};
+    quiet_openmp_team(threads());
+#pragma omp parallel num_threads(threads())
+    {
+      const bool was = tl_in_pool;
+      tl_in_pool = true;
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t i = 0; i < n; ++i) {
+        if (failed.load(std::memory_order_relaxed)) continue;
+        try {
+          fn(i);
+        } catch (...) {
+          std::lock_guard<std::mutex> lk(err_mu);
+          if (!err) err = std::current_exception();
+          failed.store(true, std::memory_order_relaxed);
+        }
+      }
+      tl_in_pool = was;
+    }
+    if (err) std::rethrow_exception(err);
+  }
+#endif
 
   // Pulls indices until the loop is exhausted; records the first exception.
   void work() {

@@ -305,7 +305,10 @@ interface NativeLoader {
 let cached: LoadedAddon | undefined;
 
 /** The engine CORE_TENSORS_GEMM asks for (undefined when unset); throws naming the variable when the build lacks it. */
-export function gemmEngineFromEnv(value: string | undefined, available: readonly GemmEngine[]): GemmEngine | undefined {
+export function gemmEngineFromEnv(
+  value: string | undefined,
+  available: readonly GemmEngine[],
+): GemmEngine | undefined {
   if (value === undefined || value === '') return undefined;
   if (!(available as readonly string[]).includes(value))
     throw new Error(

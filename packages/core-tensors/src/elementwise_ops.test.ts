@@ -7,8 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BinaryOp, loadAddon } from './addon.js';
 import { selectBackend, setThreads } from './backend.js';
-import { setSmallElementwiseCutoff } from './kernels/elementwise_kernels.js';
 import { tileGradView } from './gradients/Tile_grad.js';
+import { setSmallElementwiseCutoff } from './kernels/elementwise_kernels.js';
 import { gelu } from './ops/gelu.js';
 import { geluReference } from './ops/gelu_reference.js';
 import { layerNorm } from './ops/layer_norm.js';
@@ -272,7 +272,16 @@ describe.skipIf(!native)("Slice and PadV2 (native vs tfjs-cpu; each is the other
     }));
   /** Tiling as repeated concatenation along each axis: an independent composite (its gradient is Concat's). */
   const tileByConcat = (x: tf.Tensor, reps: number[]): tf.Tensor =>
-    reps.reduce((t, r, axis) => (r === 1 ? t : tf.concat(Array.from({ length: r }, () => t), axis)), x);
+    reps.reduce(
+      (t, r, axis) =>
+        r === 1
+          ? t
+          : tf.concat(
+              Array.from({ length: r }, () => t),
+              axis,
+            ),
+      x,
+    );
   const tiles: [string, number[], number[]][] = [
     ['ViT class token [1,1,16] × [32,1,1]', [1, 1, 16], [32, 1, 1]],
     ['perceiver latents [1,4,24] × [6,1,1]', [1, 4, 24], [6, 1, 1]],

@@ -1,6 +1,11 @@
 /** The addon's GEMMs on every engine of this build (oneDNN, BLAS, portable) against a float64 loop. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gemmEngineFromEnv, type GemmEngine, loadAddon } from './addon.js';
+import { type GemmEngine, gemmEngineFromEnv, loadAddon } from './addon.js';
 import { nativeAvailable } from './test-utils/native_available.js';
 import { makeRng } from './test-utils/rng.js';
 
@@ -85,6 +90,43 @@ describe.skipIf(!nativeAvailable())('GEMM engines', () => {
     expect(() => gemmEngineFromEnv('dnnl', ['blas', 'portable'])).toThrow(
       /CORE_TENSORS_GEMM=dnnl: not an engine of this build \(it has blas, portable/,
     );
+  });
+});
+
+describe.skipIf(!engines.includes('dnnl'))('oneDNN under signals', () => {
+  // oneDNN 2.6.3's threaded sgemm corrupts the heap when a signal arrives during a call (gemm.cc holds
+  // signals back). `--cpu-prof` sends SIGPROF to the JS thread every millisecond: without the guard this
+  // process aborts ("corrupted size vs. prev_size") within a second.
+  it('survives 1.5 s of the model-shaped GEMMs under the CPU profiler', () => {
+    const loader = createRequire(import.meta.url).resolve('@anchor-refine/core-tensors-native');
+    const script = `
+      const { addon } = require(${JSON.stringify(loader)}).load();
+      addon.setGemmEngine('dnnl');
+      addon.setThreads(2);
+      const shapes = [[592, 384, 128], [592, 128, 128], [352, 512, 128], [352, 128, 512], [1184, 128, 256]];
+      const t0 = Date.now();
+      let calls = 0;
+      while (Date.now() - t0 < 1500)
+        for (const [m, n, k] of shapes) {
+          const a = new Float32Array(m * k).fill(1), b = new Float32Array(k * n).fill(1), c = new Float32Array(m * n);
+          addon.gemm(false, calls % 2 === 1, m, n, k, 1, a, b, 0, c);
+          if (c[m * n - 1] !== k) throw new Error('wrong product ' + c[m * n - 1]);
+          calls++;
+        }
+      console.log('calls', calls);
+    `;
+    const dir = mkdtempSync(join(tmpdir(), 'ct-prof-'));
+    try {
+      const r = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, '-e', script], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(r.stderr).not.toMatch(/corrupted|invalid pointer|free\(\)/);
+      expect({ status: r.status, signal: r.signal }).toEqual({ status: 0, signal: null });
+      expect(r.stdout).toMatch(/calls \d+/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -178,7 +220,6 @@ for (const engine of engines)
         }
       });
     }
-
   });
 
 describe.skipIf(!nativeAvailable())('GEMM arguments', () => {

@@ -168,7 +168,9 @@ def main():
     res = {'workers': {n: w.info for n, w in ws.items()}}
     try:
         tkb = ws['toolkit'].info.get('backend', {})
-        print(f"BLAS: toolkit {tkb.get('blasVendor', '?')} core {tkb.get('blasCore', '?')} | " +
+        engine = tkb.get('gemmEngine', 'blas')
+        tk_gemm = (f"GEMM {engine} ({tkb.get('dnnl')})" if engine == 'dnnl' else f"GEMM {engine}")
+        print(f"BLAS: toolkit {tk_gemm}, {tkb.get('blasVendor', '?')} core {tkb.get('blasCore', '?')} | " +
               ' | '.join(f"{n} core {ws[n].info.get('blas', {}).get('core', '?')}" for n in names[1:]) +
               f" | OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; load {load()}", flush=True)
         res['params'] = {n: ws[n].call(cmd='params') for n in names[:2]}

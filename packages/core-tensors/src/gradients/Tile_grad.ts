@@ -10,7 +10,10 @@ import type { GradConfig, NamedAttrMap } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
 
 /** The view of dy and its axes to sum: [(size, summed)] with size-1 entries dropped and runs merged. */
-export function tileGradView(shape: readonly number[], reps: readonly number[]): { view: number[]; axes: number[] } {
+export function tileGradView(
+  shape: readonly number[],
+  reps: readonly number[],
+): { view: number[]; axes: number[] } {
   const parts: { size: number; summed: boolean }[] = [];
   const push = (size: number, summed: boolean) => {
     if (size === 1) return;
@@ -38,7 +41,8 @@ export const tileGradConfig: GradConfig = {
     return {
       x: () => {
         const { view, axes } = tileGradView(x.shape, reps);
-        if (axes.length === 0 || x.size === 0) return tf.reshape(g.size === x.size ? g : tf.zeros(x.shape), x.shape);
+        if (axes.length === 0 || x.size === 0)
+          return tf.reshape(g.size === x.size ? g : tf.zeros(x.shape), x.shape);
         return tf.reshape(tf.sum(tf.reshape(g, view), axes), x.shape);
       },
     };

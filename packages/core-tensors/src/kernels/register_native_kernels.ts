@@ -35,7 +35,6 @@ import {
   unsortedSegmentSumConfig,
 } from './region_kernels.js';
 import { sigmoidConfig } from './Sigmoid.js';
-import { gatherV2Config, tileConfig } from './tile_gather.js';
 import { softmaxConfig } from './Softmax.js';
 import { sqrtConfig } from './Sqrt.js';
 import { squareConfig } from './Square.js';
@@ -44,6 +43,7 @@ import { subConfig } from './Sub.js';
 import { sumConfig } from './Sum.js';
 import { tanhConfig } from './Tanh.js';
 import { transposeConfig } from './Transpose.js';
+import { gatherV2Config, tileConfig } from './tile_gather.js';
 
 /** No '_' in the name: tfjs splits registry keys on it (copyRegisteredKernels would find nothing). */
 export const NATIVE_BACKEND = 'native';

@@ -83,4 +83,8 @@ const gatherV2: KernelFunc = (args) => {
 };
 
 export const tileConfig: KernelConfig = { kernelName: 'Tile', backendName: 'native', kernelFunc: tile };
-export const gatherV2Config: KernelConfig = { kernelName: 'GatherV2', backendName: 'native', kernelFunc: gatherV2 };
+export const gatherV2Config: KernelConfig = {
+  kernelName: 'GatherV2',
+  backendName: 'native',
+  kernelFunc: gatherV2,
+};

@@ -91,7 +91,10 @@ describe('RtcSchedule', () => {
     d = 4;
     expect(s.wantsChunk(0)).toBe(true); // 6 left, 2 at arrival ≤ 3
     const late = new RtcSchedule({ threshold: 0.1, delaySteps: () => 2 });
-    late.add(0, chunk((k) => k));
+    late.add(
+      0,
+      chunk((k) => k),
+    );
     expect(late.wantsChunk(2)).toBe(false); // 4 left: the answer would land with 2 left
     expect(late.wantsChunk(3)).toBe(true); // 0.1·6 < 1: still asks d + 1 ahead, never lets the plan run out
     d = 2;
