@@ -137,9 +137,18 @@ void gemm_dispatch(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alph
   if (library && (k == 0 || alpha == 0.f)) return scale_c(m, n, beta, c, ldc);
 #if CT_HAVE_DNNL
   if (library && e == kDnnl) {
-    // oneDNN's OpenMP team follows the pool's size (omp_set_num_threads is per calling thread).
+    // oneDNN's OpenMP team follows the pool's size (omp_set_num_threads is per calling thread). Like the
+    // pool, one caller at a time gets the team: a second thread calling meanwhile (a Node worker_thread,
+    // e.g. the closed-loop evaluator's) runs single-threaded instead of starting a second team.
+    static std::atomic<bool> team_busy{false};
+    struct TeamLease {
+      bool mine = !team_busy.exchange(true, std::memory_order_acquire);
+      ~TeamLease() {
+        if (mine) team_busy.store(false, std::memory_order_release);
+      }
+    } lease;
     thread_local int team = 0;
-    const int want = ct::pool_threads();
+    const int want = lease.mine ? ct::pool_threads() : 1;
     if (team != want) omp_set_num_threads(team = want);
     quiet_team(want);
     const SignalsHeld held;

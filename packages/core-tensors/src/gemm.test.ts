@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GemmEngine, gemmEngineFromEnv, loadAddon } from './addon.js';
 import { nativeAvailable } from './test-utils/native_available.js';
@@ -128,6 +129,62 @@ describe.skipIf(!engines.includes('dnnl'))('oneDNN under signals', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe.skipIf(!nativeAvailable())('GEMM from several threads at once', () => {
+  // Node worker_threads share the addon's engine and thread pool (the closed-loop evaluator runs a policy
+  // in each). One caller at a time gets the threads; the others run single-threaded. Every product must
+  // still be right, and nothing may deadlock.
+  for (const engine of engines)
+    it(`${engine}: two worker threads and the main thread, 40 products each`, async () => {
+      const loader = createRequire(import.meta.url).resolve('@anchor-refine/core-tensors-native');
+      const code = `
+        const { parentPort, workerData } = require('node:worker_threads');
+        const { addon } = require(${JSON.stringify(loader)}).load();
+        addon.setGemmEngine(workerData.engine);
+        let bad = 0;
+        for (let i = 0; i < 40; i++) {
+          const [m, n, k] = i % 2 ? [352, 128, 512] : [592, 384, 128];
+          const a = new Float32Array(m * k).fill(1), b = new Float32Array(k * n).fill(0.5), c = new Float32Array(m * n);
+          addon.gemm(false, i % 3 === 0, m, n, k, 1, a, b, 0, c);
+          for (let j = 0; j < c.length; j += 97) if (c[j] !== k / 2) bad++;
+        }
+        parentPort.postMessage(bad);
+      `;
+      const addon = loadAddon();
+      const before = addon.features().gemmEngine;
+      addon.setGemmEngine(engine);
+      try {
+        const run = () =>
+          new Promise<number>((resolve, reject) => {
+            const w = new Worker(code, { eval: true, workerData: { engine } });
+            w.once('message', resolve);
+            w.once('error', reject);
+          });
+        const workers = [run(), run()];
+        let bad = 0;
+        for (let i = 0; i < 40; i++) {
+          const [m, n, k] = [1184, 128, 256];
+          const c = new Float32Array(m * n);
+          addon.gemm(
+            false,
+            false,
+            m,
+            n,
+            k,
+            1,
+            new Float32Array(m * k).fill(2),
+            new Float32Array(k * n).fill(1),
+            0,
+            c,
+          );
+          for (let j = 0; j < c.length; j += 97) if (c[j] !== 2 * k) bad++;
+        }
+        expect([bad, ...(await Promise.all(workers))]).toEqual([0, 0, 0]);
+      } finally {
+        addon.setGemmEngine(before);
+      }
+    }, 60_000);
 });
 
 for (const engine of engines)
