@@ -44,6 +44,21 @@ int pool_threads();
 /* True when the calling thread is a pool worker or is currently running a parallel_for. */
 bool in_parallel_region();
 
+/* The pool's threads (with oneDNN: its OpenMP team) for one caller at a time, the rule parallel_for
+ * follows: held() is false when another thread has them or the caller is inside a parallel_for, and that
+ * caller then runs single-threaded. ct_threads_set waits for a held lease. */
+class PoolLease {
+ public:
+  PoolLease();
+  ~PoolLease();
+  PoolLease(const PoolLease &) = delete;
+  PoolLease &operator=(const PoolLease &) = delete;
+  bool held() const { return held_; }
+
+ private:
+  bool held_;
+};
+
 /* True when GEMM runs on oneDNN (src/gemm.cc): parallel_for then uses the same OpenMP team. */
 bool gemm_uses_openmp();
 

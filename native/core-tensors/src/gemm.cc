@@ -66,13 +66,15 @@ std::atomic<int> &engine() {
 // SIGCHLD from child processes such as ffmpeg, would do it). So signals are held back meanwhile: for good
 // on the OpenMP workers, which run only oneDNN and our kernels, and on the calling thread for the length
 // of one call. A held-back signal is delivered when the call returns.
+void block_all_signals(sigset_t *old) {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
 class SignalsHeld {
  public:
-  SignalsHeld() {
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old_);
-  }
+  SignalsHeld() { block_all_signals(&old_); }
   ~SignalsHeld() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
   SignalsHeld(const SignalsHeld &) = delete;
   SignalsHeld &operator=(const SignalsHeld &) = delete;
@@ -88,11 +90,7 @@ void quiet_team(int threads) {
   if (threads <= quiet) return;
 #pragma omp parallel num_threads(threads)
   {
-    if (omp_get_thread_num() != 0) {
-      sigset_t all;
-      sigfillset(&all);
-      pthread_sigmask(SIG_BLOCK, &all, nullptr);
-    }
+    if (omp_get_thread_num() != 0) block_all_signals(nullptr);
   }
   quiet = threads;
 }
@@ -137,18 +135,12 @@ void gemm_dispatch(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alph
   if (library && (k == 0 || alpha == 0.f)) return scale_c(m, n, beta, c, ldc);
 #if CT_HAVE_DNNL
   if (library && e == kDnnl) {
-    // oneDNN's OpenMP team follows the pool's size (omp_set_num_threads is per calling thread). Like the
-    // pool, one caller at a time gets the team: a second thread calling meanwhile (a Node worker_thread,
-    // e.g. the closed-loop evaluator's) runs single-threaded instead of starting a second team.
-    static std::atomic<bool> team_busy{false};
-    struct TeamLease {
-      bool mine = !team_busy.exchange(true, std::memory_order_acquire);
-      ~TeamLease() {
-        if (mine) team_busy.store(false, std::memory_order_release);
-      }
-    } lease;
+    // oneDNN's OpenMP team follows the pool's size (omp_set_num_threads is per calling thread), under the
+    // pool's own lease: a second thread calling meanwhile (a Node worker_thread, e.g. the closed-loop
+    // evaluator's, or one running a parallel_for) runs single-threaded instead of starting a second team.
+    const ct::PoolLease lease;
     thread_local int team = 0;
-    const int want = lease.mine ? ct::pool_threads() : 1;
+    const int want = lease.held() ? ct::pool_threads() : 1;
     if (team != want) omp_set_num_threads(team = want);
     quiet_team(want);
     const SignalsHeld held;

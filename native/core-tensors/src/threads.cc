@@ -47,6 +47,10 @@ class Pool {
 
   int threads() const { return nthreads_.load(std::memory_order_relaxed); }
 
+  // PoolLease: the use_mu_ that run() takes, held by a caller outside any parallel_for.
+  bool try_lease() { return !tl_in_pool && use_mu_.try_lock(); }
+  void end_lease() { use_mu_.unlock(); }
+
   void resize(int n) {
     std::lock_guard<std::mutex> use(use_mu_);
     resize_locked(n <= 0 ? default_threads() : std::min(n, 1024));
@@ -221,6 +225,12 @@ void parallel_for(int64_t n, const std::function<void(int64_t)> &fn) { pool().ru
 int pool_threads() { return pool().threads(); }
 
 bool in_parallel_region() { return tl_in_pool; }
+
+PoolLease::PoolLease() : held_(pool().try_lease()) {}
+
+PoolLease::~PoolLease() {
+  if (held_) pool().end_lease();
+}
 
 }  // namespace ct
 

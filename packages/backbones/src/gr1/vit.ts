@@ -72,12 +72,10 @@ export class VisionTransformer extends Module {
       // images' N·S²·3, moved in runs of 1).
       const blocks = tf.reshape(x, [n, g, p, g, p, 3]); // [N, gy, py, gx, px, C]
       const hwc = tf.transpose(blocks, [0, 1, 3, 2, 4, 5]); // [N, gy, gx, py, px, C]
-      const flat = tf.reshape(hwc, [n * g * g, p * p * 3]); // [N·P, p·p·C]
+      const flat = tf.reshape(hwc, [n, g * g, p * p * 3]); // [N, P, p·p·C]
       const w = this.patch_embed.weight; // [dim, C·p·p]
       const wHwc = tf.reshape(tf.transpose(tf.reshape(w, [dim, 3, p * p]), [0, 2, 1]), [dim, p * p * 3]); // [dim, p·p·C]
-      let tokens = tf.matMul(flat, wHwc, false, true); // [N·P, dim]
-      if (this.patch_embed.bias) tokens = tf.add(tokens, this.patch_embed.bias);
-      tokens = tf.reshape(tokens, [n, g * g, dim]); // [N, P, dim]
+      const tokens = this.patch_embed.forward(flat, wHwc); // [N, P, dim]
       const cls = tf.tile(this.cls_token, [n, 1, 1]); // [N, 1, dim]
       const seq = tf.add(tf.concat([cls, tokens], 1), this.pos_embed); // [N, 1+P, dim]
       const out = this.encoder.forward(seq); // [N, 1+P, dim] after the final norm

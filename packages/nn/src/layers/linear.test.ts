@@ -24,6 +24,20 @@ describe('Linear', () => {
     lin.dispose();
   });
 
+  it('takes a stand-in weight of the same shape for one call (x·W′ᵀ + b), and refuses another shape', () => {
+    const lin = new Linear(2, 1);
+    const [w, b] = [tf.tensor2d([[1, 2]]), tf.tensor1d([0.5])];
+    lin.loadStateDict({ weight: w, bias: b });
+    const x = tf.tensor2d([[3, 4]]);
+    const swapped = tf.tensor2d([[2, 1]]); // the weight with its two input features swapped
+    const y = lin.forward(x, swapped);
+    expect(Array.from(y.dataSync())).toEqual([3 * 2 + 4 * 1 + 0.5]);
+    const bad = tf.zeros([2, 1]);
+    expect(() => lin.forward(x, bad)).toThrow('Linear: weight must be [1, 2], got [2, 1]');
+    tf.dispose([w, b, x, swapped, y, bad]);
+    lin.dispose();
+  });
+
   it('maps any leading shape [..., in] → [..., out] and matches the 2-D result', () => {
     const lin = new Linear(4, 5, { rng: new Rng(1) });
     const x = tf.randomNormal([2, 3, 4], 0, 1, 'float32', 1);

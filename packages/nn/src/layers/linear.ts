@@ -38,16 +38,24 @@ export class Linear extends Module {
       (opts.bias ?? true) ? this.registerParameter('bias', () => biasInit([outFeatures], rng)) : undefined;
   }
 
-  /** x [..., in] → [..., out] */
-  forward(x: tf.Tensor): tf.Tensor {
+  /**
+   * x [..., in] → [..., out]. `weight` replaces this.weight for the call: a view of it with the input
+   * features in another order (e.g. the ViT's patch layout), same shape [out, in].
+   */
+  forward(x: tf.Tensor, weight: tf.Tensor = this.weight): tf.Tensor {
     const lead = x.shape.slice(0, -1);
     if (x.shape[x.rank - 1] !== this.inFeatures) {
       throw new Error(`Linear: expected last dim ${this.inFeatures}, got shape [${x.shape.join(', ')}]`);
     }
+    if (weight.rank !== 2 || weight.shape[0] !== this.outFeatures || weight.shape[1] !== this.inFeatures) {
+      throw new Error(
+        `Linear: weight must be [${this.outFeatures}, ${this.inFeatures}], got [${weight.shape.join(', ')}]`,
+      );
+    }
     return tf.tidy(() => {
       const x2 = tf.reshape(x, [-1, this.inFeatures]); // [N, in], N = prod(lead)
       addFlops(2 * x2.shape[0] * this.inFeatures * this.outFeatures);
-      let y = tf.matMul(x2, this.weight, false, true); // [N, in]·[out, in]ᵀ = [N, out]
+      let y = tf.matMul(x2, weight, false, true); // [N, in]·[out, in]ᵀ = [N, out]
       if (this.bias) y = tf.add(y, this.bias); // + [out] broadcast over N
       return tf.reshape(y, [...lead, this.outFeatures]); // [..., out]
     });
