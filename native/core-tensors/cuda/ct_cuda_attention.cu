@@ -14,7 +14,8 @@
  * Semantics (identical to the CPU kernel): s_ij = scale * q_i.k_j + bias[b*s0 + h*s1 + i*s2 + j*s3];
  * key j is invisible to row i when key_padding_mask[b, j] != 0 or (causal and j > i, top-left
  * aligned); out_i = sum_j softmax(s)_ij v_j and lse_i = log sum_j exp(s_ij) over visible j; a row with
- * no visible key, or only -inf scores, gets out = 0 and lse = -INFINITY. */
+ * no visible key, or only -inf scores, gets out = 0 and lse = -INFINITY. Dense [B,H,T,D] layouts only: a
+ * descriptor with q/k/v/o strides is rejected (CT_STATUS_INVALID_ARGUMENT). */
 #include <math.h>
 #include <stdio.h>
 
@@ -362,6 +363,20 @@ ct_status attention_forward_impl(const ct_attention_desc *d, const float *q, con
   if (d->head_dim < 1 || d->head_dim > 256) {
     return ct_error_set(CT_STATUS_INVALID_ARGUMENT, "%s: head_dim %lld is outside 1..256", kFn,
                         (long long)d->head_dim);
+  }
+  // Dense [B,H,T,D] only: the q/k/v/out layout strides are a CPU-kernel feature (the host<->device
+  // copies here move whole dense arrays). All-zero strides are the dense layout.
+  {
+    const char *names[4] = {"q_strides", "k_strides", "v_strides", "o_strides"};
+    const int64_t *layouts[4] = {d->q_strides, d->k_strides, d->v_strides, d->o_strides};
+    for (int a = 0; a < 4; ++a)
+      if (layouts[a][0] != 0 || layouts[a][1] != 0 || layouts[a][2] != 0) {
+        return ct_error_set(CT_STATUS_INVALID_ARGUMENT,
+                            "%s: %s {%lld, %lld, %lld}: strided layouts are not supported on CUDA (dense "
+                            "[B,H,T,D] only, all strides 0); ct_attention_forward takes them",
+                            kFn, names[a], (long long)layouts[a][0], (long long)layouts[a][1],
+                            (long long)layouts[a][2]);
+      }
   }
   int64_t bh = 0, q_elems = 0, kv_elems = 0, rows = 0, mask_elems = 0;
   if (!checked_mul(d->batch, d->heads, &bh) || !checked_mul(bh, d->q_len, &rows) ||

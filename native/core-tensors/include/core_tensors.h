@@ -19,7 +19,7 @@
 extern "C" {
 #endif
 
-#define CT_API_VERSION 1
+#define CT_API_VERSION 2 /* 2: ct_attention_desc gained the q/k/v/out layout strides */
 
 typedef enum ct_status {
   CT_STATUS_OK = 0,
@@ -90,31 +90,48 @@ typedef struct ct_attention_desc {
   const float *bias;                            /* additive scores bias, may hold -INFINITY; or NULL */
   int64_t bias_strides[4];                      /* element strides of bias over (batch, heads, q, k);
                                                    0 broadcasts that dimension */
+  /* Layouts of q, k, v and out: element strides over (batch, head, token); the head_dim axis is always
+   * contiguous (stride 1), so element (b, h, t, c) of q is q[b*s[0] + h*s[1] + t*s[2] + c].
+   * All three 0 = the dense [B,H,T,D] layout {H*T*D, T*D, D} (what a zero-initialised descriptor
+   * gives, so callers that predate the strides are unchanged). Examples, D = head_dim:
+   *   [B,T,H,D]                          {T*H*D, D, H*D}
+   *   q | k | v packed as [B,T,3,H,D]     {T*3*H*D, D, 3*H*D} for all three, with k = q + H*D and
+   *                                       v = q + 2*H*D (one buffer, three interleaved views)
+   * Strides are >= 0 and the token stride fits an int. A layout whose elements must be written (out in
+   * the forward; q, k, v in the backward, because dq, dk, dv take them) must not address one element
+   * twice (sorted by stride, every stride exceeds the span of the smaller ones). */
+  int64_t q_strides[3], k_strides[3], v_strides[3], o_strides[3];
 } ct_attention_desc;
 
 /* out[b,h,i,:] = sum_j softmax_j(scale * q_i.k_j + bias_ij | mask) v_j
  * lse[b,h,i]   = log sum_j exp(scale * q_i.k_j + bias_ij) over visible j, -INFINITY when none.
- * A query row that sees no key yields zeros (and zero gradients). q/out [B,H,Tq,D], k/v [B,H,Tk,D]. */
+ * A query row that sees no key yields zeros (and zero gradients). q, k, v are read and out is written
+ * through the layouts above (by default q/out [B,H,Tq,D], k/v [B,H,Tk,D]); only the elements the
+ * o_strides address are written. lse is always dense [B,H,Tq]. */
 ct_status ct_attention_forward(const ct_attention_desc *d, const float *q, const float *k, const float *v,
                                float *out, float *lse);
 
-/* Gradients given dout. Writes (overwrites) dq, dk, dv. When dbias is not NULL it must have the
+/* Gradients given dout. dq, dk, dv take the layouts of q, k, v (q_strides, k_strides, v_strides) and
+ * out and dout that of out (o_strides); lse is dense [B,H,Tq]. Writes (overwrites) every element of
+ * dq, dk, dv that its strides address and NO other element, so dq, dk and dv may be interleaved views
+ * of one buffer (the packed [B,T,3,H,D] layout: together they write all of it); they must not overlap
+ * each other or any input. When dbias is not NULL it must have the
  * layout of d->bias (same strides; broadcast dimensions are summed into it) and is ACCUMULATED into,
  * so the caller zero-fills it; this costs a second pass (ct_attention_bias_grad), so pass NULL when the
  * bias needs no gradient (constant masks) and call ct_attention_bias_grad only when it does.
  * Deterministic: the work partition and every floating-point summation order depend only on the
  * shapes, never on the thread count or on scheduling (no atomics, no locks on sums), so repeated calls
- * give bit-identical results for any ct_threads_set value. */
+ * give bit-identical results for any ct_threads_set value; and no element is written by two threads. */
 ct_status ct_attention_backward(const ct_attention_desc *d, const float *q, const float *k,
                                 const float *v, const float *out, const float *lse, const float *dout,
                                 float *dq, float *dk, float *dv, float *dbias);
 
 /* Gradient of the bias alone: dbias = sum over the bias's broadcast dimensions of
  * dS = P * (dP - rowsum(dO * O)), recomputed tile by tile from q, k, v, out, lse (as given to/returned
- * by ct_attention_forward) and dout. d->bias must be set: dbias takes its layout (d->bias_strides; a 0
- * stride is a broadcast dimension that is summed). Every element the strides address is WRITTEN (no
- * need to zero-fill; elements the strides never address are left untouched). Deterministic and
- * independent of the thread count, like ct_attention_backward. */
+ * by ct_attention_forward) and dout (out's layout, o_strides). d->bias must be set: dbias takes its
+ * layout (d->bias_strides; a 0 stride is a broadcast dimension that is summed). Every element the
+ * strides address is WRITTEN (no need to zero-fill; elements the strides never address are left
+ * untouched). Deterministic and independent of the thread count, like ct_attention_backward. */
 ct_status ct_attention_bias_grad(const ct_attention_desc *d, const float *q, const float *k, const float *v,
                                  const float *out, const float *lse, const float *dout, float *dbias);
 
@@ -169,6 +186,8 @@ ct_status ct_sum_squares(int64_t n, const float *x, double *out);
 /* Number of usable CUDA devices; 0 when none or when CUDA was not compiled in. */
 int ct_cuda_device_count(void);
 
+/* ct_attention_forward on the GPU, dense [B,H,T,D] layouts only: nonzero q/k/v/o strides are rejected
+ * with CT_STATUS_INVALID_ARGUMENT (the strided layouts are a CPU-kernel feature). */
 ct_status ct_cuda_attention_forward(const ct_attention_desc *d, const float *q, const float *k,
                                     const float *v, float *out, float *lse);
 

@@ -13,6 +13,12 @@
 // Determinism: every partition depends on the shapes only (kMinItems, never the thread count), each
 // float sum is formed by one item in a fixed order or reduced in a fixed order afterwards, and there
 // are no atomics or locks on sums. Results are bit-identical across runs and thread counts.
+// Layouts: q, k, v, out (and dq, dk, dv, dout) are addressed through Layout strides over (batch, head,
+// token) with a contiguous head_dim row, so [B,H,T,D], [B,T,H,D] and the packed [B,T,3,H,D] run the
+// same arithmetic (a row's stride is only the leading dimension of a tile product, never part of a
+// sum's order): results are bit-identical across layouts too. Outputs are written row by row, only at
+// the rows their layout addresses (no whole-buffer fill), so interleaved dq/dk/dv views of one buffer
+// never clobber each other, and each row is written by exactly one work item of a pass.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -123,11 +129,35 @@ inline void row_scale(float *o, int n, float a) {
   for (int c = 0; c < n; ++c) o[c] *= a;
 }
 
+// Element strides of one tensor over (batch, head, token); the head_dim row is contiguous.
+struct Layout {
+  int64_t b, h, t;
+  template <class T>
+  T *at(T *base, int64_t bi, int64_t hi, int64_t ti) const {
+    return base + bi * b + hi * h + ti * t;
+  }
+};
+
+// The descriptor's strides s[3] for a tensor of T tokens, or the dense [B,H,T,D] layout when all are 0.
+Layout layout_of(const int64_t s[3], int64_t H, int64_t T, int64_t D) {
+  if (s[0] == 0 && s[1] == 0 && s[2] == 0) return Layout{H * T * D, T * D, D};
+  return Layout{s[0], s[1], s[2]};
+}
+
 struct Geometry {
   const ct_attention_desc *d;
   int64_t B, H, Tq, Tk;
-  int D, Dp;  // head_dim, head_dim padded to the tile_gemm column granularity
+  int D, Dp;              // head_dim, head_dim padded to the tile_gemm column granularity
+  Layout lq, lk, lv, lo;  // q (and dq), k (dk), v (dv), out (dout)
 };
+
+// Geometry of d with Dp = D (callers that pad set Dp themselves).
+Geometry geometry_of(const ct_attention_desc *d) {
+  const int64_t H = d->heads, D = d->head_dim;
+  return Geometry{d, d->batch, H, d->q_len, d->k_len, (int)D, (int)D,
+                  layout_of(d->q_strides, H, d->q_len, D), layout_of(d->k_strides, H, d->k_len, D),
+                  layout_of(d->v_strides, H, d->k_len, D), layout_of(d->o_strides, H, d->q_len, D)};
+}
 
 // Per-thread scratch, grown on demand and kept for the thread's lifetime (O(tile) in size).
 float *scratch(std::vector<float> &v, size_t n) {
@@ -135,19 +165,19 @@ float *scratch(std::vector<float> &v, size_t n) {
   return v.data();
 }
 
-// Copies rows [0, rows) of src (row stride D) into dst [rows, Dp], zero-padding columns D..Dp.
-inline void copy_pad(const float *src, int rows, int D, int Dp, float *dst) {
+// Copies rows [0, rows) of src (row stride ld) into dst [rows, Dp], zero-padding columns D..Dp.
+inline void copy_pad(const float *src, int rows, int64_t ld, int D, int Dp, float *dst) {
   for (int r = 0; r < rows; ++r) {
-    std::memcpy(dst + (size_t)r * Dp, src + (size_t)r * D, D * sizeof(float));
+    std::memcpy(dst + (size_t)r * Dp, src + r * ld, D * sizeof(float));
     for (int c = D; c < Dp; ++c) dst[(size_t)r * Dp + c] = 0.f;
   }
 }
 
-// dst[D, BC] = src[cols, D]^T, columns cols..BC zero.
-inline void transpose_tile(const float *src, int cols, int D, float *dst) {
+// dst[D, BC] = src[cols, D]^T (src row stride ld), columns cols..BC zero.
+inline void transpose_tile(const float *src, int cols, int64_t ld, int D, float *dst) {
   for (int p = 0; p < D; ++p) {
     float *drow = dst + (size_t)p * BC;
-    for (int c = 0; c < cols; ++c) drow[c] = src[(size_t)c * D + p];
+    for (int c = 0; c < cols; ++c) drow[c] = src[c * ld + p];
     for (int c = cols; c < BC; ++c) drow[c] = 0.f;
   }
 }
@@ -164,11 +194,11 @@ inline int key_tile_mask(const Geometry &g, int64_t b, int64_t j0, int cols, uin
 }
 
 // S[rows, BC] = scale * Q K^T + bias, with -inf where masked (padding, causal, out-of-range columns).
-// q: rows x D (row stride D); kt: D x BC (transposed key tile).
+// q: rows x D (row stride ldq); kt: D x BC (transposed key tile).
 inline void score_tile(const Geometry &g, int64_t b, int64_t h, int64_t i0, int rows, int64_t j0,
-                       const uint8_t *key_ok, const float *q, const float *kt, float *S) {
+                       const uint8_t *key_ok, const float *q, int ldq, const float *kt, float *S) {
   const ct_attention_desc *d = g.d;
-  ct::tile_gemm(rows, BC, g.D, q, g.D, false, kt, BC, S, BC, d->scale, false);
+  ct::tile_gemm(rows, BC, g.D, q, ldq, false, kt, BC, S, BC, d->scale, false);
   const float *bias = d->bias;
   const int64_t s0 = d->bias_strides[0], s1 = d->bias_strides[1], s2 = d->bias_strides[2],
                 s3 = d->bias_strides[3];
@@ -188,7 +218,32 @@ inline void score_tile(const Geometry &g, int64_t b, int64_t h, int64_t i0, int 
   }
 }
 
-ct_status check_desc(const char *fn, const ct_attention_desc *d) {
+// True when the layout addresses every (b, h, t, c) of the extents at a distinct element: sorted by
+// stride (head_dim: 1), each stride of an extent > 1 exceeds the span of the smaller ones.
+bool layout_injective(const Layout &L, int64_t B, int64_t H, int64_t T, int64_t D) {
+  const int64_t st[4] = {L.b, L.h, L.t, 1}, ext[4] = {B, H, T, D};
+  int idx[4], n = 0;
+  for (int i = 0; i < 4; ++i) {
+    if (ext[i] == 0) return true;  // nothing is addressed
+    if (ext[i] > 1) idx[n++] = i;
+  }
+  for (int x = 1; x < n; ++x)
+    for (int y = x; y > 0 && st[idx[y]] < st[idx[y - 1]]; --y) std::swap(idx[y], idx[y - 1]);
+  int64_t span = 0;
+  for (int t = 0; t < n; ++t) {
+    const int i = idx[t];
+    int64_t term;
+    if (st[i] <= span || __builtin_mul_overflow(ext[i] - 1, st[i], &term) ||
+        __builtin_add_overflow(span, term, &span))
+      return false;
+  }
+  return true;
+}
+
+// Which layouts a call writes through (they must be injective).
+enum class Writes { kNone, kOut, kGrads };
+
+ct_status check_desc(const char *fn, const ct_attention_desc *d, Writes writes) {
   if (!d) return ct_error_set(CT_STATUS_INVALID_ARGUMENT, "%s: null descriptor", fn);
   if (d->batch < 0 || d->heads < 0 || d->q_len < 0 || d->k_len < 0)
     return ct_error_set(CT_STATUS_INVALID_ARGUMENT,
@@ -202,12 +257,47 @@ ct_status check_desc(const char *fn, const ct_attention_desc *d) {
       if (d->bias_strides[i] < 0)
         return ct_error_set(CT_STATUS_INVALID_ARGUMENT, "%s: bias_strides[%d]=%lld is negative", fn, i,
                             (long long)d->bias_strides[i]);
+  const char *names[4] = {"q_strides", "k_strides", "v_strides", "o_strides"};
+  const int64_t *strides[4] = {d->q_strides, d->k_strides, d->v_strides, d->o_strides};
+  for (int a = 0; a < 4; ++a)
+    for (int i = 0; i < 3; ++i) {
+      if (strides[a][i] < 0)
+        return ct_error_set(CT_STATUS_INVALID_ARGUMENT, "%s: %s[%d]=%lld is negative", fn, names[a], i,
+                            (long long)strides[a][i]);
+      if (i == 2 && strides[a][i] > std::numeric_limits<int>::max())
+        return ct_error_set(CT_STATUS_INVALID_ARGUMENT, "%s: %s[2]=%lld (the token stride) exceeds INT_MAX",
+                            fn, names[a], (long long)strides[a][i]);
+    }
+  // the layouts written through: out (forward) or q, k, v (the backward's dq, dk, dv)
+  const Geometry g = geometry_of(d);
+  struct Written {
+    int name;  // index into names
+    const Layout *layout;
+    int64_t len;
+  };
+  Written written[3];
+  int n = 0;
+  if (writes == Writes::kOut) written[n++] = {3, &g.lo, g.Tq};
+  if (writes == Writes::kGrads) {
+    written[n++] = {0, &g.lq, g.Tq};
+    written[n++] = {1, &g.lk, g.Tk};
+    written[n++] = {2, &g.lv, g.Tk};
+  }
+  for (int w = 0; w < n; ++w) {
+    const Layout &L = *written[w].layout;
+    if (!layout_injective(L, g.B, g.H, written[w].len, g.D))
+      return ct_error_set(CT_STATUS_INVALID_ARGUMENT,
+                          "%s: %s {%lld, %lld, %lld} address some element twice (batch=%lld, heads=%lld, "
+                          "len=%lld, head_dim=%lld); a layout that is written must not overlap itself",
+                          fn, names[written[w].name], (long long)L.b, (long long)L.h, (long long)L.t,
+                          (long long)g.B, (long long)g.H, (long long)written[w].len, (long long)g.D);
+  }
   return CT_STATUS_OK;
 }
 
 void forward_impl(const ct_attention_desc *d, const float *q, const float *k, const float *v, float *out,
                   float *lse) {
-  Geometry g{d, d->batch, d->heads, d->q_len, d->k_len, (int)d->head_dim, 0};
+  Geometry g = geometry_of(d);
   const int align = ct::tile_gemm_n_align();
   g.Dp = (g.D + align - 1) / align * align;
   const int64_t BH = g.B * g.H;
@@ -226,9 +316,10 @@ void forward_impl(const ct_attention_desc *d, const float *q, const float *k, co
           *m = O + (size_t)BR * Dp, *l = m + BR;
     uint8_t key_ok[BC];
 
-    const float *qb = q + (bh * g.Tq + i0) * D;
-    const float *kb = k + bh * g.Tk * D;
-    const float *vb = v + bh * g.Tk * D;
+    const float *qb = g.lq.at(q, b, h, i0);
+    const float *kb = g.lk.at(k, b, h, 0);
+    const float *vb = g.lv.at(v, b, h, 0);
+    const int ldq = (int)g.lq.t;
     std::fill(O, O + (size_t)rows * Dp, 0.f);
     std::fill(m, m + rows, NEG_INF);
     std::fill(l, l + rows, 0.f);
@@ -237,13 +328,15 @@ void forward_impl(const ct_attention_desc *d, const float *q, const float *k, co
     for (int64_t j0 = 0; j0 < k_end; j0 += BC) {
       const int cols = (int)std::min<int64_t>(BC, g.Tk - j0);
       if (key_tile_mask(g, b, j0, cols, key_ok) == 0) continue;
-      transpose_tile(kb + j0 * D, cols, D, KT);
-      const float *vt = vb + j0 * D;
+      transpose_tile(kb + j0 * g.lk.t, cols, g.lk.t, D, KT);
+      const float *vt = vb + j0 * g.lv.t;
+      int ldv = (int)g.lv.t;
       if (Dp != D) {
-        copy_pad(vt, cols, D, Dp, Vp);
+        copy_pad(vt, cols, g.lv.t, D, Dp, Vp);
         vt = Vp;
+        ldv = Dp;
       }
-      score_tile(g, b, h, i0, rows, j0, key_ok, qb, KT, S);
+      score_tile(g, b, h, i0, rows, j0, key_ok, qb, ldq, KT, S);
       for (int r = 0; r < rows; ++r) {
         float *sr = S + (size_t)r * BC;
         const float mx = row_max(sr, BC);
@@ -258,13 +351,14 @@ void forward_impl(const ct_attention_desc *d, const float *q, const float *k, co
         l[r] = l[r] * corr + sum;
         m[r] = m_new;
       }
-      ct::tile_gemm(rows, Dp, cols, S, BC, false, vt, Dp, O, Dp, 1.f, true);
+      ct::tile_gemm(rows, Dp, cols, S, BC, false, vt, ldv, O, Dp, 1.f, true);
     }
-    float *ob = out + (bh * g.Tq + i0) * D;
+    float *ob = g.lo.at(out, b, h, i0);
     for (int r = 0; r < rows; ++r) {
       const bool any = l[r] > 0.f;
       const float inv = any ? 1.f / l[r] : 0.f;
-      for (int c = 0; c < D; ++c) ob[(size_t)r * D + c] = O[(size_t)r * Dp + c] * inv;
+      float *orow = ob + r * g.lo.t;
+      for (int c = 0; c < D; ++c) orow[c] = O[(size_t)r * Dp + c] * inv;
       if (lse) lse[bh * g.Tq + i0 + r] = any ? m[r] + std::log(l[r]) : NEG_INF;
     }
   };
@@ -284,27 +378,32 @@ constexpr int64_t kMaxPartialFloats = int64_t(1) << 24;
 // Query tiles per owned block of the bias gradient (see bias_grad_impl).
 constexpr int64_t kQBlock = 8;
 
-// Di[bh*Tq + i] = rowsum(dO * O) for every query row; also zero-fills dq when it is not NULL.
+// Di[bh*Tq + i] = rowsum(dO * O) for every query row; also zero-fills the rows of dq (its layout's rows
+// only: a packed dq's sibling dk/dv elements are not touched) when dq is not NULL.
 void rowsum_do_o(const Geometry &g, const float *out, const float *dout, float *Di, float *dq) {
   const int D = g.D;
   ct::parallel_for(g.B * g.H, [&](int64_t bh) {
+    const int64_t b = bh / g.H, h = bh % g.H;
     for (int64_t i = 0; i < g.Tq; ++i) {
-      const size_t row = (size_t)(bh * g.Tq + i);
-      const float *o = out + row * D, *dO = dout + row * D;
+      const float *o = g.lo.at(out, b, h, i), *dO = g.lo.at(dout, b, h, i);
       float s = 0.f;
       for (int c = 0; c < D; ++c) s += o[c] * dO[c];
-      Di[row] = s;
-      if (dq) std::fill(dq + row * D, dq + row * D + D, 0.f);
+      Di[bh * g.Tq + i] = s;
+      if (dq) {
+        float *dqr = g.lq.at(dq, b, h, i);
+        std::fill(dqr, dqr + D, 0.f);
+      }
     }
   });
 }
 
-// P[rows, BC] = exp(S - lse) for the query tile at row i0 (q: its rows, stride D) against the key tile
-// at j0 (KT: transposed keys); lse points at the head's row 0. Rows with lse = -inf (they see no key)
-// or NaN are zero. Returns false when every row is zero.
+// P[rows, BC] = exp(S - lse) for the query tile at row i0 (q: its rows, stride ldq) against the key
+// tile at j0 (KT: transposed keys); lse points at the head's row 0. Rows with lse = -inf (they see no
+// key) or NaN are zero. Returns false when every row is zero.
 inline bool prob_tile(const Geometry &g, int64_t b, int64_t h, int64_t i0, int rows, int64_t j0,
-                      const uint8_t *key_ok, const float *q, const float *KT, const float *lse, float *P) {
-  score_tile(g, b, h, i0, rows, j0, key_ok, q, KT, P);
+                      const uint8_t *key_ok, const float *q, int ldq, const float *KT, const float *lse,
+                      float *P) {
+  score_tile(g, b, h, i0, rows, j0, key_ok, q, ldq, KT, P);
   bool any = false;
   for (int r = 0; r < rows; ++r) {
     float *pr = P + (size_t)r * BC;
@@ -319,11 +418,11 @@ inline bool prob_tile(const Geometry &g, int64_t b, int64_t h, int64_t i0, int r
   return any;
 }
 
-// dS[rows, BC] = P * (dO V^T - Di). dO: the tile's dout rows (stride D); VT: transposed value tile;
+// dS[rows, BC] = P * (dO V^T - Di). dO: the tile's dout rows (stride ldo); VT: transposed value tile;
 // Di: the tile's first row.
-inline void dscore_tile(const Geometry &g, int rows, const float *dO, const float *VT, const float *P,
-                        const float *Di, float *dS) {
-  ct::tile_gemm(rows, BC, g.D, dO, g.D, false, VT, BC, dS, BC, 1.f, false);
+inline void dscore_tile(const Geometry &g, int rows, const float *dO, int ldo, const float *VT,
+                        const float *P, const float *Di, float *dS) {
+  ct::tile_gemm(rows, BC, g.D, dO, ldo, false, VT, BC, dS, BC, 1.f, false);
   for (int r = 0; r < rows; ++r) {
     float *sr = dS + (size_t)r * BC;
     const float *pr = P + (size_t)r * BC;
@@ -355,13 +454,14 @@ struct DsTiles {
       cached_kt = kt;
       nkey = key_tile_mask(g, b, j0, cols, key_ok);
       if (nkey > 0) {
-        transpose_tile(k + (bh * g.Tk + j0) * D, cols, D, KT);
-        transpose_tile(v + (bh * g.Tk + j0) * D, cols, D, VT);
+        transpose_tile(g.lk.at(k, b, h, j0), cols, g.lk.t, D, KT);
+        transpose_tile(g.lv.at(v, b, h, j0), cols, g.lv.t, D, VT);
       }
     }
     if (nkey == 0) return false;
-    if (!prob_tile(g, b, h, i0, rows, j0, key_ok, q + (bh * g.Tq + i0) * D, KT, lse + bh * g.Tq, P)) return false;
-    dscore_tile(g, rows, dout + (bh * g.Tq + i0) * D, VT, P, Di + bh * g.Tq + i0, dS);
+    if (!prob_tile(g, b, h, i0, rows, j0, key_ok, g.lq.at(q, b, h, i0), (int)g.lq.t, KT, lse + bh * g.Tq, P))
+      return false;
+    dscore_tile(g, rows, g.lo.at(dout, b, h, i0), (int)g.lo.t, VT, P, Di + bh * g.Tq + i0, dS);
     return true;
   }
 };
@@ -378,8 +478,7 @@ struct DsTiles {
 void bias_grad_impl(const ct_attention_desc *d, const float *q, const float *k, const float *v,
                     const float *out, const float *lse, const float *dout, const float *Di_in, float *dbias,
                     bool accumulate) {
-  Geometry g{d, d->batch, d->heads, d->q_len, d->k_len, (int)d->head_dim, 0};
-  g.Dp = g.D;
+  const Geometry g = geometry_of(d);  // Dp = D: only score tiles, no padded operands
   if (g.B == 0 || g.H == 0 || g.Tq == 0 || g.Tk == 0) return;  // no element is addressed
   const int D = g.D;
   const int64_t nqt = (g.Tq + BR - 1) / BR, nkt = (g.Tk + BC - 1) / BC;
@@ -543,7 +642,7 @@ void bias_grad_impl(const ct_attention_desc *d, const float *q, const float *k, 
 void backward_impl(const ct_attention_desc *d, const float *q, const float *k, const float *v,
                    const float *out, const float *lse, const float *dout, float *dq, float *dk, float *dv,
                    float *dbias) {
-  Geometry g{d, d->batch, d->heads, d->q_len, d->k_len, (int)d->head_dim, 0};
+  Geometry g = geometry_of(d);
   const int align = ct::tile_gemm_n_align();
   g.Dp = (g.D + align - 1) / align * align;
   const int D = g.D, Dp = g.Dp;
@@ -588,15 +687,18 @@ void backward_impl(const ct_attention_desc *d, const float *q, const float *k, c
           *dOp = Qp + nQp, *P = dOp + nQp, *dS = P + nS, *dQt = dS + nS;
     uint8_t key_ok[BC];
 
-    const float *qb = q + bh * g.Tq * D, *kb = k + bh * g.Tk * D, *vb = v + bh * g.Tk * D;
-    const float *dob = dout + bh * g.Tq * D, *lseb = lse + bh * g.Tq, *Dib = Di.data() + bh * g.Tq;
-    // dQ destination: row i of this head lives at dqb + (i - r0) * D
+    const float *qb = g.lq.at(q, b, h, 0), *kb = g.lk.at(k, b, h, 0), *vb = g.lv.at(v, b, h, 0);
+    const float *dob = g.lo.at(dout, b, h, 0), *lseb = lse + bh * g.Tq, *Dib = Di.data() + bh * g.Tq;
+    const int64_t ldq = g.lq.t, ldk = g.lk.t, ldv = g.lv.t, ldo = g.lo.t;
+    // dQ destination: row i of this head lives at dqb + (i - r0) * lddq (dq's own rows for chunk 0,
+    // a dense partial otherwise)
     float *dqb;
-    int64_t r0 = 0;
+    int64_t r0 = 0, lddq = ldq;
     if (ch == 0) {
-      dqb = dq + bh * g.Tq * D;
+      dqb = g.lq.at(dq, b, h, 0);
     } else {
       r0 = row0[ch];
+      lddq = D;
       dqb = part + poff[ch] + bh * (g.Tq - r0) * D;
       std::fill(dqb, dqb + (g.Tq - r0) * D, 0.f);
     }
@@ -608,47 +710,52 @@ void backward_impl(const ct_attention_desc *d, const float *q, const float *k, c
       std::fill(dVa, dVa + (size_t)cols * Dp, 0.f);
       const bool any_key = key_tile_mask(g, b, j0, cols, key_ok) > 0;
       if (any_key) {
-        transpose_tile(kb + j0 * D, cols, D, KT);
-        transpose_tile(vb + j0 * D, cols, D, VT);
-        const float *kp = kb + j0 * D;
+        transpose_tile(kb + j0 * ldk, cols, ldk, D, KT);
+        transpose_tile(vb + j0 * ldv, cols, ldv, D, VT);
+        const float *kp = kb + j0 * ldk;
+        int ldkp = (int)ldk;
         if (Dp != D) {
-          copy_pad(kp, cols, D, Dp, Kp);
+          copy_pad(kp, cols, ldk, D, Dp, Kp);
           kp = Kp;
+          ldkp = Dp;
         }
         // causal: query i sees key j iff j <= i; the first query tile that sees key j0 holds row j0.
         const int64_t qt_begin = d->causal ? j0 / BR : 0;
         for (int64_t qt = qt_begin; qt < nqt; ++qt) {
           const int64_t i0 = qt * BR;
           const int rows = (int)std::min<int64_t>(BR, g.Tq - i0);
-          const float *qt_ptr = qb + i0 * D, *do_ptr = dob + i0 * D;
+          const float *qt_ptr = qb + i0 * ldq, *do_ptr = dob + i0 * ldo;
           const float *qp = qt_ptr, *dop = do_ptr;
+          int ldqp = (int)ldq, ldop = (int)ldo;
           if (Dp != D) {
-            copy_pad(qt_ptr, rows, D, Dp, Qp);
-            copy_pad(do_ptr, rows, D, Dp, dOp);
+            copy_pad(qt_ptr, rows, ldq, D, Dp, Qp);
+            copy_pad(do_ptr, rows, ldo, D, Dp, dOp);
             qp = Qp;
             dop = dOp;
+            ldqp = ldop = Dp;
           }
           // P = exp(S - lse)
-          if (!prob_tile(g, b, h, i0, rows, j0, key_ok, qt_ptr, KT, lseb, P)) continue;
+          if (!prob_tile(g, b, h, i0, rows, j0, key_ok, qt_ptr, (int)ldq, KT, lseb, P)) continue;
           // dV += P^T dO
-          ct::tile_gemm(cols, Dp, rows, P, BC, true, dop, Dp, dVa, Dp, 1.f, true);
+          ct::tile_gemm(cols, Dp, rows, P, BC, true, dop, ldop, dVa, Dp, 1.f, true);
           // dP = dO V^T ; dS = P * (dP - Di)
-          dscore_tile(g, rows, do_ptr, VT, P, Dib + i0, dS);
+          dscore_tile(g, rows, do_ptr, (int)ldo, VT, P, Dib + i0, dS);
           // dK += scale * dS^T Q
-          ct::tile_gemm(cols, Dp, rows, dS, BC, true, qp, Dp, dKa, Dp, scale, true);
+          ct::tile_gemm(cols, Dp, rows, dS, BC, true, qp, ldqp, dKa, Dp, scale, true);
           // dQ += scale * dS K (key tiles in ascending order: a fixed summation order)
-          ct::tile_gemm(rows, Dp, cols, dS, BC, false, kp, Dp, dQt, Dp, scale, false);
+          ct::tile_gemm(rows, Dp, cols, dS, BC, false, kp, ldkp, dQt, Dp, scale, false);
           for (int r = 0; r < rows; ++r) {
-            float *dqr = dqb + (i0 + r - r0) * D;
+            float *dqr = dqb + (i0 + r - r0) * lddq;
             const float *src = dQt + (size_t)r * Dp;
             for (int c = 0; c < D; ++c) dqr[c] += src[c];
           }
         }
       }
-      float *dkb = dk + (bh * g.Tk + j0) * D, *dvb = dv + (bh * g.Tk + j0) * D;
+      // this item owns dK/dV rows [j0, j0 + cols) of head (b, h): written here, nowhere else
+      float *dkb = g.lk.at(dk, b, h, j0), *dvb = g.lv.at(dv, b, h, j0);
       for (int c = 0; c < cols; ++c) {
-        std::memcpy(dkb + (size_t)c * D, dKa + (size_t)c * Dp, D * sizeof(float));
-        std::memcpy(dvb + (size_t)c * D, dVa + (size_t)c * Dp, D * sizeof(float));
+        std::memcpy(dkb + c * ldk, dKa + (size_t)c * Dp, D * sizeof(float));
+        std::memcpy(dvb + c * ldv, dVa + (size_t)c * Dp, D * sizeof(float));
       }
     }
   };
@@ -658,9 +765,10 @@ void backward_impl(const ct_attention_desc *d, const float *q, const float *k, c
   if (chunks > 1) {
     ct::parallel_for(BH * nqt, [&](int64_t it) {
       const int64_t bh = it / nqt, i0 = (it % nqt) * BR;
+      const int64_t b = bh / g.H, h = bh % g.H;
       const int64_t i1 = std::min<int64_t>(g.Tq, i0 + BR);
       for (int64_t i = i0; i < i1; ++i) {
-        float *dqr = dq + (bh * g.Tq + i) * D;
+        float *dqr = g.lq.at(dq, b, h, i);
         for (int64_t c = 1; c < chunks; ++c) {
           if (i < row0[c]) continue;
           const float *p = part + poff[c] + (bh * (g.Tq - row0[c]) + i - row0[c]) * D;
@@ -678,7 +786,7 @@ void backward_impl(const ct_attention_desc *d, const float *q, const float *k, c
 
 extern "C" ct_status ct_attention_forward(const ct_attention_desc *d, const float *q, const float *k,
                                           const float *v, float *out, float *lse) {
-  ct_status st = check_desc("ct_attention_forward", d);
+  ct_status st = check_desc("ct_attention_forward", d, Writes::kOut);
   if (st != CT_STATUS_OK) return st;
   const int64_t nq = d->batch * d->heads * d->q_len, nk = d->batch * d->heads * d->k_len;
   if (nq == 0) return CT_STATUS_OK;
@@ -698,7 +806,7 @@ extern "C" ct_status ct_attention_backward(const ct_attention_desc *d, const flo
                                            const float *v, const float *out, const float *lse,
                                            const float *dout, float *dq, float *dk, float *dv,
                                            float *dbias) {
-  ct_status st = check_desc("ct_attention_backward", d);
+  ct_status st = check_desc("ct_attention_backward", d, Writes::kGrads);
   if (st != CT_STATUS_OK) return st;
   if (dbias && !d->bias)
     return ct_error_set(CT_STATUS_INVALID_ARGUMENT,
@@ -707,11 +815,15 @@ extern "C" ct_status ct_attention_backward(const ct_attention_desc *d, const flo
   if ((nq > 0 && (!q || !out || !lse || !dout || !dq)) || (nk > 0 && (!k || !v || !dk || !dv)))
     return ct_error_set(CT_STATUS_INVALID_ARGUMENT, "ct_attention_backward: null tensor pointer");
   try {
-    if (nq == 0) {
-      if (nk > 0) {
-        std::fill(dk, dk + nk * d->head_dim, 0.f);
-        std::fill(dv, dv + nk * d->head_dim, 0.f);
-      }
+    if (nq == 0) {  // no query: dk = dv = 0, row by row through their layouts
+      const Geometry g = geometry_of(d);
+      for (int64_t b = 0; b < g.B; ++b)
+        for (int64_t h = 0; h < g.H; ++h)
+          for (int64_t j = 0; j < g.Tk; ++j) {
+            float *dkr = g.lk.at(dk, b, h, j), *dvr = g.lv.at(dv, b, h, j);
+            std::fill(dkr, dkr + g.D, 0.f);
+            std::fill(dvr, dvr + g.D, 0.f);
+          }
       return CT_STATUS_OK;
     }
     backward_impl(d, q, k, v, out, lse, dout, dq, dk, dv, dbias);
@@ -726,7 +838,7 @@ extern "C" ct_status ct_attention_backward(const ct_attention_desc *d, const flo
 extern "C" ct_status ct_attention_bias_grad(const ct_attention_desc *d, const float *q, const float *k,
                                             const float *v, const float *out, const float *lse,
                                             const float *dout, float *dbias) {
-  ct_status st = check_desc("ct_attention_bias_grad", d);
+  ct_status st = check_desc("ct_attention_bias_grad", d, Writes::kNone);
   if (st != CT_STATUS_OK) return st;
   if (!d->bias)
     return ct_error_set(CT_STATUS_INVALID_ARGUMENT,

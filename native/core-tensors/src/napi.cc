@@ -175,13 +175,44 @@ struct Fn {
 
 // ---- attention --------------------------------------------------------------------------------------
 
+// The tensors an attention call addresses through a layout: q (and dq), k (dk), v (dv), out (dout).
+enum AttnRole { kRoleQ = 0, kRoleK = 1, kRoleV = 2, kRoleOut = 3 };
+// Their layout properties of args, and those names as messages give them.
+const char *const kStrideProps[4] = {"qStrides", "kStrides", "vStrides", "outStrides"};
+const char *const kStrideKeys[4] = {"args.qStrides", "args.kStrides", "args.vStrides", "args.outStrides"};
+
 struct AttnArgs {
   ct_attention_desc d{};
   size_t bias_len = 0;
   bool has_bias = false;
   std::string dims;
   int64_t nq = 0, nk = 0, nrow = 0;  // element counts of q/out, k/v, lse
+  bool strided[4] = {false, false, false, false};  // per AttnRole: args.<role>Strides given (not all 0)
+  int64_t need[4] = {0, 0, 0, 0};  // per AttnRole with strides: highest element addressed + 1
 };
+
+// Reads args[prop] as an array (or TypedArray) of n integers >= 0 into out (messages name it `key`);
+// false when it is absent.
+bool read_strides(const Fn &f, const Napi::Object &o, const char *prop, const char *key, uint32_t n,
+                  int64_t *out) {
+  Napi::Value sv = o.Get(prop);
+  if (f.is_nullish(sv)) return false;
+  if (!(sv.IsArray() || sv.IsTypedArray()))
+    type_error(f.env, f.pre() + key + " must be an array of " + std::to_string(n) + " integers, got " + describe(sv));
+  Napi::Object so = sv.As<Napi::Object>();
+  const uint32_t len = sv.IsArray() ? sv.As<Napi::Array>().Length() : (uint32_t)sv.As<Napi::TypedArray>().ElementLength();
+  if (len != n)
+    range_error(f.env, f.pre() + key + " must have " + std::to_string(n) + " entries, got " + std::to_string(len));
+  for (uint32_t i = 0; i < n; ++i) {
+    const std::string what = std::string(key) + "[" + std::to_string(i) + "]";
+    out[i] = f.size(so.Get(i), what.c_str());
+  }
+  return true;
+}
+
+std::string strides_str(const int64_t *s) {
+  return "[" + std::to_string(s[0]) + ", " + std::to_string(s[1]) + ", " + std::to_string(s[2]) + "]";
+}
 
 AttnArgs parse_attention(const Fn &f, const Napi::Value &v) {
   Napi::Object o = f.object(v, "args");
@@ -202,6 +233,31 @@ AttnArgs parse_attention(const Fn &f, const Napi::Value &v) {
   a.nq = f.mul({d.batch, d.heads, d.q_len, d.head_dim}, a.dims);
   a.nk = f.mul({d.batch, d.heads, d.k_len, d.head_dim}, a.dims);
   a.nrow = f.mul({d.batch, d.heads, d.q_len}, a.dims);
+
+  // Layouts (element strides over batch, head, token; head_dim contiguous). Absent or all 0 = dense
+  // [B,H,T,D]; otherwise an array must hold at least the highest element its strides address + 1.
+  int64_t *const strides[4] = {d.q_strides, d.k_strides, d.v_strides, d.o_strides};
+  for (int r = 0; r < 4; ++r) {
+    if (!read_strides(f, o, kStrideProps[r], kStrideKeys[r], 3, strides[r])) continue;
+    const int64_t *s = strides[r];
+    if (s[0] == 0 && s[1] == 0 && s[2] == 0) continue;
+    if (s[2] > 2147483647)
+      range_error(f.env, f.pre() + kStrideKeys[r] + "[2] (the token stride) must fit an int32, got " +
+                             std::to_string(s[2]));
+    a.strided[r] = true;
+    const int64_t len = (r == kRoleQ || r == kRoleOut) ? d.q_len : d.k_len;
+    const int64_t ext[4] = {d.batch, d.heads, len, d.head_dim};
+    const int64_t st[4] = {s[0], s[1], s[2], 1};
+    int64_t maxoff = 0;
+    bool empty = false;
+    for (int i = 0; i < 4; ++i) {
+      empty = empty || ext[i] == 0;
+      int64_t t;
+      if (!empty && (__builtin_mul_overflow(ext[i] - 1, st[i], &t) || __builtin_add_overflow(maxoff, t, &maxoff)))
+        range_error(f.env, f.pre() + kStrideKeys[r] + " are too large (" + a.dims + ")");
+    }
+    a.need[r] = empty ? 0 : maxoff + 1;
+  }
 
   size_t len = 0;
   Napi::Value mask = o.Get("keyPaddingMask");
@@ -248,15 +304,27 @@ AttnArgs parse_attention(const Fn &f, const Napi::Value &v) {
   return a;
 }
 
+// kind: an AttnRole (the tensor takes that role's layout), or -1 for lse (dense [B,H,Tq]). A dense
+// layout needs exactly its element count; a strided one at least the highest element it addresses + 1
+// (the array may be a view into a larger buffer, e.g. k = qkv.subarray(heads*headDim) when packed).
 float *tensor(const Fn &f, const AttnArgs &a, const Napi::Value &v, const char *what, int kind) {
   size_t len = 0;
   float *p = f.f32(v, what, false, &len);
-  if (kind == 0)
+  if (kind >= 0 && a.strided[kind]) {
+    if ((int64_t)len < a.need[kind]) {
+      const int64_t *s = kind == kRoleQ ? a.d.q_strides : kind == kRoleK ? a.d.k_strides
+                         : kind == kRoleV ? a.d.v_strides : a.d.o_strides;
+      range_error(f.env, f.pre() + what + " has " + std::to_string(len) + " floats, but " + kStrideKeys[kind] +
+                             " " + strides_str(s) + " address element " + std::to_string(a.need[kind] - 1) +
+                             " (" + a.dims + ")");
+    }
+  } else if (kind == kRoleQ || kind == kRoleOut) {
     f.expect(what, "floats", len, a.nq, "batch*heads*qLen*headDim", a.dims);
-  else if (kind == 1)
+  } else if (kind == kRoleK || kind == kRoleV) {
     f.expect(what, "floats", len, a.nk, "batch*heads*kLen*headDim", a.dims);
-  else
+  } else {
     f.expect(what, "floats", len, a.nrow, "batch*heads*qLen", a.dims);
+  }
   return p;
 }
 
@@ -268,12 +336,12 @@ struct AttnTensors {
 
 AttnTensors attention_tensors(const Fn &f, const AttnArgs &a, const Napi::CallbackInfo &info, bool with_dout) {
   AttnTensors t{};
-  t.q = tensor(f, a, info[1], "q", 0);
-  t.k = tensor(f, a, info[2], "k", 1);
-  t.v = tensor(f, a, info[3], "v", 1);
-  t.out = tensor(f, a, info[4], "out", 0);
-  t.lse = tensor(f, a, info[5], "lse", 2);
-  t.dout = with_dout ? tensor(f, a, info[6], "dout", 0) : nullptr;
+  t.q = tensor(f, a, info[1], "q", kRoleQ);
+  t.k = tensor(f, a, info[2], "k", kRoleK);
+  t.v = tensor(f, a, info[3], "v", kRoleV);
+  t.out = tensor(f, a, info[4], "out", kRoleOut);
+  t.lse = tensor(f, a, info[5], "lse", -1);
+  t.dout = with_dout ? tensor(f, a, info[6], "dout", kRoleOut) : nullptr;
   return t;
 }
 
@@ -299,9 +367,9 @@ void attention_backward(const Napi::CallbackInfo &info) {
   Fn f{info.Env(), "attentionBackward"};
   AttnArgs a = parse_attention(f, info[0]);
   const AttnTensors t = attention_tensors(f, a, info, true);
-  float *dq = tensor(f, a, info[7], "dq", 0);
-  float *dk = tensor(f, a, info[8], "dk", 1);
-  float *dv = tensor(f, a, info[9], "dv", 1);
+  float *dq = tensor(f, a, info[7], "dq", kRoleQ);
+  float *dk = tensor(f, a, info[8], "dk", kRoleK);
+  float *dv = tensor(f, a, info[9], "dv", kRoleV);
   size_t dlen = 0;
   float *dbias = f.f32(info[10], "dbias", true, &dlen);
   if (dbias || !f.is_nullish(info[10])) {

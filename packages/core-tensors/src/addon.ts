@@ -53,7 +53,21 @@ export interface AttentionArgs {
   /** Additive bias addressed with biasStrides over (batch, heads, q, k); 0 strides broadcast. */
   bias?: Float32Array;
   biasStrides?: [number, number, number, number];
+  /**
+   * Layouts of q (and dq), k (dk), v (dv), out (dout): element strides over (batch, head, token), the
+   * headDim axis contiguous. Absent or [0, 0, 0] = dense [B,H,T,D]. With strides an array only has to
+   * reach the highest element they address, so q, k and v may be views into one packed buffer
+   * (`qkv.subarray(heads*headDim)` for k); the backward writes only the elements the strides address.
+   * CPU kernels only (cudaAttentionForward rejects them). Needs features().apiVersion >= 2.
+   */
+  qStrides?: LayoutStrides;
+  kStrides?: LayoutStrides;
+  vStrides?: LayoutStrides;
+  outStrides?: LayoutStrides;
 }
+
+/** Element strides over (batch, head, token) of an attention operand (ct_attention_desc.q_strides …). */
+export type LayoutStrides = [number, number, number];
 
 export interface ComposeArgs {
   rows: number;
@@ -296,6 +310,7 @@ interface LoadedAddon {
   addon: CoreTensorsAddon;
   file: string;
   blasChoice: BlasCoreChoice;
+  apiVersion: number;
 }
 
 interface NativeLoader {
@@ -327,7 +342,7 @@ export function loadAddon(): CoreTensorsAddon {
     const f = loaded.addon.features();
     const wanted = gemmEngineFromEnv(process.env.CORE_TENSORS_GEMM, f.gemmEngines);
     if (wanted) loaded.addon.setGemmEngine(wanted);
-    cached = loaded;
+    cached = { ...loaded, apiVersion: f.apiVersion };
     if (!f.blas && !f.dnnl) {
       console.warn(
         `core-tensors: no BLAS library was found at build time; GEMM uses the portable blocked ${f.simd} kernel ` +
@@ -355,6 +370,24 @@ export function setGemmEngine(name: GemmEngine): GemmEngine {
   const before = addon.features().gemmEngine;
   addon.setGemmEngine(name);
   return before;
+}
+
+/** The first addon API version whose attention takes q/k/v/out layout strides (AttentionArgs.qStrides …). */
+export const STRIDED_ATTENTION_API = 2;
+
+/**
+ * Throws unless the loaded addon takes attention layout strides: an older binary would ignore them
+ * (unknown keys of args) and read the arrays as dense [B,H,T,D], so `op` refuses to run on it.
+ */
+export function requireStridedAttention(op: string): void {
+  loadAddon();
+  const version = (cached as LoadedAddon).apiVersion;
+  if (version < STRIDED_ATTENTION_API) {
+    throw new Error(
+      `${op}: the core-tensors addon at ${(cached as LoadedAddon).file} has API version ${version}; ` +
+        `strided attention layouts need ${STRIDED_ATTENTION_API} (rebuild it: npx nx run core-tensors-native:build-native)`,
+    );
+  }
 }
 
 /** Path of the loaded binary (for diagnostics). */

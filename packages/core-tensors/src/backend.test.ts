@@ -58,11 +58,14 @@ describe('selectBackend', () => {
         'FusedAttention',
         'FusedAttentionGrad',
         'FusedAttentionBiasGrad',
+        'FusedSelfAttentionPacked',
+        'FusedSelfAttentionPackedGrad',
+        'FusedSelfAttentionPackedBiasGrad',
         'ComposeResidual',
       ]),
     );
     expect(info.addonPath).toMatch(/core_tensors\.node$/);
-    expect(info.features?.apiVersion).toBe(1);
+    expect(info.features?.apiVersion).toBe(2); // 2: attention layout strides
     const attn = await kernelsRun(() => {
       const q = tf.ones([1, 1, 2, 4]) as tf.Tensor4D;
       return fusedAttention(q, q, q);

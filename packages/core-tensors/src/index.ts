@@ -15,6 +15,7 @@ export type {
   ComposeArgs,
   CoreTensorsAddon,
   GemmFn,
+  LayoutStrides,
   ResidualComposeFn,
 } from './addon.js';
 export {
@@ -25,6 +26,7 @@ export {
   loadAddon,
   NATIVE_MAX_RANK,
   ReduceOp,
+  STRIDED_ATTENTION_API,
   setGemmEngine,
   UnaryOp,
 } from './addon.js';
@@ -36,6 +38,12 @@ export { activeNativeAddon, nativeHostValues, nativeOutputArray } from './host_a
 export * as kernelNames from './kernel_names.js';
 export { NATIVE_BACKEND } from './kernels/register_native_kernels.js';
 export { attentionBias } from './ops/attention_bias.js';
+export {
+  ATTENTION_LAYOUTS,
+  type AttentionLayout,
+  bthdStrides,
+  packedQkvStrides,
+} from './ops/attention_layout.js';
 export { composeResidual } from './ops/compose_residual.js';
 export { composeResidualReference } from './ops/compose_residual_reference.js';
 export type {
@@ -47,6 +55,11 @@ export type {
 } from './ops/compose_types.js';
 export { fusedAttention, MAX_NATIVE_HEAD_DIM } from './ops/fused_attention.js';
 export { type FusedAttentionOptions, fusedAttentionReference } from './ops/fused_attention_reference.js';
+export { fusedSelfAttentionPacked } from './ops/fused_self_attention_packed.js';
+export {
+  fusedSelfAttentionPackedReference,
+  type PackedAttentionOptions,
+} from './ops/fused_self_attention_packed_reference.js';
 export { gelu } from './ops/gelu.js';
 export { type GeluOptions, geluReference } from './ops/gelu_reference.js';
 export { layerNorm } from './ops/layer_norm.js';

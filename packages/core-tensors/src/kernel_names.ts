@@ -4,14 +4,18 @@
  * attr says so — because tfjs saves gradient inputs by name and cannot save a missing one.
  */
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
+import type { AttentionLayout } from './ops/attention_layout.js';
 
 export const FusedAttention = 'FusedAttention';
 export const FusedAttentionGrad = 'FusedAttentionGrad';
 export const FusedAttentionBiasGrad = 'FusedAttentionBiasGrad';
+export const FusedSelfAttentionPacked = 'FusedSelfAttentionPacked';
+export const FusedSelfAttentionPackedGrad = 'FusedSelfAttentionPackedGrad';
+export const FusedSelfAttentionPackedBiasGrad = 'FusedSelfAttentionPackedBiasGrad';
 export const ComposeResidual = 'ComposeResidual';
 export const ComposeResidualGrad = 'ComposeResidualGrad';
 
-/** Outputs: [out [B,H,Tq,D], lse [B,H,Tq]]. */
+/** Outputs: [out (q's shape: [B,H,Tq,D], or [B,Tq,H,D] in layout 'bthd'), lse [B,H,Tq]]. */
 export interface FusedAttentionInputs {
   q: TensorInfo;
   k: TensorInfo;
@@ -24,12 +28,40 @@ export interface FusedAttentionAttrs extends NamedAttrMap {
   causal: boolean;
   hasKeyPaddingMask: boolean;
   hasBias: boolean;
+  /** Layout of q, k, v and out (the kernels read an absent one as 'bhtd'). */
+  layout: AttentionLayout;
 }
 /**
  * Inputs of FusedAttentionGrad (outputs: [dq, dk, dv]) and of FusedAttentionBiasGrad (output: [dbias],
  * bias's shape; needs hasBias).
  */
 export interface FusedAttentionGradInputs extends FusedAttentionInputs {
+  out: TensorInfo;
+  lse: TensorInfo;
+  dy: TensorInfo;
+}
+
+/**
+ * Inputs of FusedSelfAttentionPacked: qkv [B,T,3·H·D] read as [B,T,3,H,D] (q | k | v along the
+ * features). Outputs: [out [B,T,H·D], lse [B,H,T]].
+ */
+export interface FusedSelfAttentionPackedInputs {
+  qkv: TensorInfo;
+  keyPaddingMask: TensorInfo;
+  bias: TensorInfo;
+}
+export interface FusedSelfAttentionPackedAttrs extends NamedAttrMap {
+  heads: number;
+  scale: number;
+  causal: boolean;
+  hasKeyPaddingMask: boolean;
+  hasBias: boolean;
+}
+/**
+ * Inputs of FusedSelfAttentionPackedGrad (output: [dqkv], qkv's shape) and of
+ * FusedSelfAttentionPackedBiasGrad (output: [dbias], bias's shape; needs hasBias).
+ */
+export interface FusedSelfAttentionPackedGradInputs extends FusedSelfAttentionPackedInputs {
   out: TensorInfo;
   lse: TensorInfo;
   dy: TensorInfo;

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { composeResidual } from './ops/compose_residual.js';
 import { fusedAttention } from './ops/fused_attention.js';
+import { fusedSelfAttentionPacked } from './ops/fused_self_attention_packed.js';
 
 function stepAttention(): void {
   tf.tidy(() => {
@@ -33,6 +34,35 @@ function stepAttention(): void {
     tf.grads(f)([q, k, v, bias]);
     // only some inputs differentiated: the unused grads of the eager backward must be freed too
     tf.grad((a: tf.Tensor) => f(a, k, v, bias))(q);
+  });
+}
+
+function stepAttentionLayouts(): void {
+  tf.tidy(() => {
+    const q = tf.randomNormal([2, 5, 2, 8]); // [B,Tq,H,D]
+    const k = tf.randomNormal([2, 7, 2, 8]); // [B,Tk,H,D]
+    const qkv = tf.randomNormal([2, 7, 3 * 2 * 8]); // [B,T,3·H·D]
+    const bias = tf.randomNormal([7, 7]);
+    const mask = tf.tensor2d(
+      [
+        [0, 0, 1, 0, 0, 0, 1],
+        [1, 1, 1, 1, 1, 1, 1],
+      ],
+      [2, 7],
+      'bool',
+    );
+    const bthd = (a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(
+        fusedAttention(a as tf.Tensor4D, b as tf.Tensor4D, b as tf.Tensor4D, {
+          layout: 'bthd',
+          causal: true,
+        }),
+      );
+    tf.grads(bthd)([q, k]);
+    const packed = (x: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(fusedSelfAttentionPacked(x as tf.Tensor3D, 2, { bias: b, keyPaddingMask: mask, causal: true }));
+    tf.grads(packed)([qkv, bias]);
+    tf.grad((x: tf.Tensor) => packed(x, bias))(qkv); // constant bias: no dbias pass, nothing left over
   });
 }
 
@@ -76,6 +106,7 @@ function stepMatMul(): void {
 describe('no tensor leaks', () => {
   for (const [name, step] of [
     ['fusedAttention forward + backward', stepAttention],
+    ["fusedAttention 'bthd' / fusedSelfAttentionPacked forward + backward", stepAttentionLayouts],
     ['composeResidual forward + backward', stepCompose],
     ['matMul / fused matMul forward + backward', stepMatMul],
   ] as const) {
@@ -94,13 +125,16 @@ describe('no tensor leaks', () => {
     const anchor = tf.zeros([2, 3]);
     const logit = tf.zeros([3]);
     expect(() => fusedAttention(q, bad, bad)).toThrow(/fusedAttention/);
+    expect(() => fusedAttention(q, bad, bad, { layout: 'bthd' })).toThrow(/fusedAttention/);
+    const badQkv = tf.zeros([1, 2, 7]) as tf.Tensor3D; // 7 features: not 3·heads·headDim
+    expect(() => fusedSelfAttentionPacked(badQkv, 2)).toThrow(/fusedSelfAttentionPacked/);
     expect(() =>
       composeResidual(
         { anchor, gripLogit: logit },
         { unnormalize: { mode: 'quantile', q01: [0, 0, 0], q99: [1, 1, 1] } },
       ),
     ).toThrow(/composeResidual/);
-    tf.dispose([q, bad, anchor, logit]);
+    tf.dispose([q, bad, badQkv, anchor, logit]);
     expect(tf.memory().numTensors).toBe(before);
   });
 });

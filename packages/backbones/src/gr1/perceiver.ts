@@ -32,10 +32,10 @@ class PerceiverAttention extends Module {
     this.to_out = this.registerModule('to_out', new Linear(this.inner, dim, { bias: false, rng }));
   }
 
+  /** [N, T, inner] → [N, T, h, dh] (a view: fusedAttention's 'bthd' layout reads the heads in place) */
   private heads4(t: tf.Tensor): tf.Tensor4D {
     const [n, len] = t.shape;
-    const r = tf.reshape(t, [n, len, this.heads, this.dimHead]); // [N, T, h, dh]
-    return tf.transpose(r, [0, 2, 1, 3]) as tf.Tensor4D; // [N, h, T, dh]
+    return tf.reshape(t, [n, len, this.heads, this.dimHead]) as tf.Tensor4D; // [N, T, inner] → [N, T, h, dh]
   }
 
   /** media [N, P, dim], latents [N, K, dim] → [N, K, dim] */
@@ -48,8 +48,9 @@ class PerceiverAttention extends Module {
       const [kk, vv] = tf.split(this.to_kv.forward(tf.concat([x, l], 1)), 2, -1); // 2 × [N, P+K, inner]
       const out = fusedAttention(this.heads4(q), this.heads4(kk), this.heads4(vv), {
         scale: this.dimHead ** -0.5,
-      }); // [N, h, K, dh]
-      const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [n, k, this.inner]); // [N, K, inner]
+        layout: 'bthd',
+      }); // [N, K, h, dh]
+      const merged = tf.reshape(out, [n, k, this.inner]); // [N, K, h, dh] → [N, K, inner]
       return this.to_out.forward(merged);
     });
   }

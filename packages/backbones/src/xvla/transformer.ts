@@ -7,7 +7,7 @@
  *   x              = blocks(x)   pre-LN, bidirectional, no mask; MLP with tanh GELU
  *   out            = action_decoder_d(norm(x)[:, :H])                                    [B, H, 20]
  */
-import { fusedAttention } from '@anchor-refine/core-tensors';
+import { fusedSelfAttentionPacked } from '@anchor-refine/core-tensors';
 import {
   Dropout,
   Embedding,
@@ -49,12 +49,9 @@ class XvlaAttention extends Module {
   /** x [B, T, d] → [B, T, d], fully bidirectional, scale 1/√headDim */
   forward(x: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
-      const [b, t] = x.shape;
-      const dh = this.dim / this.heads;
-      const qkv = tf.reshape(this.qkv.forward(x), [b, t, 3, this.heads, dh]); // [B, T, 3, H, Dh]
-      const [q, k, v] = tf.unstack(tf.transpose(qkv, [2, 0, 3, 1, 4])) as tf.Tensor4D[]; // 3 × [B, H, T, Dh]
-      const o = fusedAttention(q, k, v); // [B, H, T, Dh]
-      const merged = tf.reshape(tf.transpose(o, [0, 2, 1, 3]), [b, t, this.dim]); // [B, T, H·Dh]
+      // [B, T, 3·d] = [B, T, 3, H, Dh] (timm's qkv layout), the heads read in place
+      const qkv = this.qkv.forward(x) as tf.Tensor3D;
+      const merged = fusedSelfAttentionPacked(qkv, this.heads); // [B, T, H·Dh]
       return this.drop.forward(this.proj.forward(merged));
     });
   }

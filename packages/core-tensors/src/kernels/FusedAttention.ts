@@ -1,6 +1,7 @@
 /**
  * FusedAttention (native): flash-style attention forward through the addon.
- * Outputs [out [B,H,Tq,D], lse [B,H,Tq]]; lse is saved for FusedAttentionGrad.
+ * Outputs [out (q's shape: [B,H,Tq,D], or [B,Tq,H,D] in layout 'bthd'), lse [B,H,Tq]]; lse is saved
+ * for FusedAttentionGrad. In layout 'bthd' the kernel reads and writes the heads in place (strides).
  */
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
@@ -19,7 +20,7 @@ export const fusedAttention: KernelFunc = ({ inputs, backend, attrs }) => {
   const lse = outputF32(cpu, batch * heads * qLen);
   loadAddon().attentionForward(args, f32(cpu, ins.q), f32(cpu, ins.k), f32(cpu, ins.v), out, lse);
   return [
-    cpu.makeTensorInfo([batch, heads, qLen, headDim], 'float32', out),
+    cpu.makeTensorInfo(ins.q.shape, 'float32', out),
     cpu.makeTensorInfo([batch, heads, qLen], 'float32', lse),
   ];
 };

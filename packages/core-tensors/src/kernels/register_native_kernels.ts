@@ -13,6 +13,9 @@ import { expConfig } from './Exp.js';
 import { fusedAttentionConfig } from './FusedAttention.js';
 import { fusedAttentionBiasGradConfig } from './FusedAttentionBiasGrad.js';
 import { fusedAttentionGradConfig } from './FusedAttentionGrad.js';
+import { fusedSelfAttentionPackedConfig } from './FusedSelfAttentionPacked.js';
+import { fusedSelfAttentionPackedBiasGradConfig } from './FusedSelfAttentionPackedBiasGrad.js';
+import { fusedSelfAttentionPackedGradConfig } from './FusedSelfAttentionPackedGrad.js';
 import { geluConfig } from './Gelu.js';
 import { geluGradConfig } from './GeluGrad.js';
 import { layerNormConfig } from './LayerNorm.js';
@@ -54,6 +57,9 @@ const nativeKernelConfigs: KernelConfig[] = [
   fusedAttentionConfig,
   fusedAttentionGradConfig,
   fusedAttentionBiasGradConfig,
+  fusedSelfAttentionPackedConfig,
+  fusedSelfAttentionPackedGradConfig,
+  fusedSelfAttentionPackedBiasGradConfig,
   composeResidualConfig,
   composeResidualGradConfig,
   // elementwise / reductions / transpose (float32 native, other dtypes delegate to tfjs-cpu)

@@ -1,9 +1,11 @@
 /**
- * Argument checks shared by `fusedAttention`, its reference and the FusedAttention kernels, so every
- * path rejects the same inputs with the same message (op name + every shape involved).
+ * Argument checks shared by `fusedAttention`, `fusedSelfAttentionPacked`, their references and their
+ * kernels, so every path rejects the same inputs with the same message (op name, layout and every
+ * shape involved).
  */
 import type { DataType } from '@tensorflow/tfjs';
 import { padShape, shapeStr, stridesOf } from '../shape_utils.js';
+import { ATTENTION_LAYOUTS, type AttentionLayout, layoutAxes } from './attention_layout.js';
 
 export interface ShapedLike {
   shape: number[];
@@ -18,40 +20,22 @@ export interface AttentionDims {
   headDim: number;
 }
 
-function describe(q: ShapedLike, k: ShapedLike, v: ShapedLike, mask?: ShapedLike, bias?: ShapedLike): string {
-  let s = `q ${shapeStr(q.shape)} ${q.dtype}, k ${shapeStr(k.shape)} ${k.dtype}, v ${shapeStr(v.shape)} ${v.dtype}`;
+function describeExtras(mask?: ShapedLike, bias?: ShapedLike): string {
+  let s = '';
   if (mask) s += `, keyPaddingMask ${shapeStr(mask.shape)} ${mask.dtype}`;
   if (bias) s += `, bias ${shapeStr(bias.shape)} ${bias.dtype}`;
   return s;
 }
 
-/** Throws an Error naming `op` and every shape unless q/k/v/mask/bias form a valid attention call. */
-export function validateAttention(
-  op: string,
-  q: ShapedLike,
-  k: ShapedLike,
-  v: ShapedLike,
+/** Checks keyPaddingMask, bias and scale against dims; `fail` throws with the op's message. */
+function checkExtras(
+  fail: (why: string) => never,
+  dims: AttentionDims,
   mask?: ShapedLike,
   bias?: ShapedLike,
   scale?: number,
-): AttentionDims {
-  const fail = (why: string): never => {
-    throw new Error(`${op}: ${why} (got ${describe(q, k, v, mask, bias)})`);
-  };
-  for (const [name, t] of [
-    ['q', q],
-    ['k', k],
-    ['v', v],
-  ] as const) {
-    if (t.shape.length !== 4) fail(`${name} must have rank 4 [batch, heads, len, headDim]`);
-    if (t.dtype !== 'float32') fail(`${name} must be float32`);
-  }
-  const [batch, heads, qLen, headDim] = q.shape;
-  const kLen = k.shape[2];
-  if (k.shape[0] !== batch || k.shape[1] !== heads || k.shape[3] !== headDim) {
-    fail('k must be [batch, heads, kLen, headDim] with the batch, heads and headDim of q');
-  }
-  if (v.shape.some((d, i) => d !== k.shape[i])) fail('v must have the shape of k');
+): void {
+  const { batch, heads, qLen, kLen } = dims;
   if (mask) {
     if (mask.shape.length !== 2 || mask.shape[0] !== batch || mask.shape[1] !== kLen) {
       fail('keyPaddingMask must be [batch, kLen]');
@@ -68,7 +52,81 @@ export function validateAttention(
     }
   }
   if (scale !== undefined && !Number.isFinite(scale)) fail(`scale must be a finite number, got ${scale}`);
-  return { batch, heads, qLen, kLen, headDim };
+}
+
+/**
+ * Throws an Error naming `op`, the layout and every shape unless q/k/v/mask/bias form a valid attention
+ * call: q [B,H,Tq,D] and k/v [B,H,Tk,D] in layout `bhtd`, q [B,Tq,H,D] and k/v [B,Tk,H,D] in `bthd`.
+ */
+export function validateAttention(
+  op: string,
+  q: ShapedLike,
+  k: ShapedLike,
+  v: ShapedLike,
+  mask?: ShapedLike,
+  bias?: ShapedLike,
+  scale?: number,
+  layout: AttentionLayout = 'bhtd',
+): AttentionDims {
+  const fail = (why: string): never => {
+    const got = `q ${shapeStr(q.shape)} ${q.dtype}, k ${shapeStr(k.shape)} ${k.dtype}, v ${shapeStr(v.shape)} ${v.dtype}`;
+    throw new Error(`${op}: ${why} (layout ${layout}; got ${got}${describeExtras(mask, bias)})`);
+  };
+  if (!ATTENTION_LAYOUTS.includes(layout)) fail(`layout must be one of ${ATTENTION_LAYOUTS.join(', ')}`);
+  for (const [name, t] of [
+    ['q', q],
+    ['k', k],
+    ['v', v],
+  ] as const) {
+    if (t.shape.length !== 4) fail(`${name} must have rank 4 ${layoutAxes(layout)}`);
+    if (t.dtype !== 'float32') fail(`${name} must be float32`);
+  }
+  // token and head axes of the layout
+  const [ta, ha] = layout === 'bhtd' ? [2, 1] : [1, 2];
+  const batch = q.shape[0];
+  const heads = q.shape[ha];
+  const qLen = q.shape[ta];
+  const headDim = q.shape[3];
+  const kLen = k.shape[ta];
+  if (k.shape[0] !== batch || k.shape[ha] !== heads || k.shape[3] !== headDim) {
+    fail(`k must be ${layoutAxes(layout, 'kLen')} with the batch, heads and headDim of q`);
+  }
+  if (v.shape.some((d, i) => d !== k.shape[i])) fail('v must have the shape of k');
+  const dims = { batch, heads, qLen, kLen, headDim };
+  checkExtras(fail, dims, mask, bias, scale);
+  return dims;
+}
+
+/**
+ * Throws an Error naming `op` and every shape unless qkv [B, T, 3·heads·headDim] (q | k | v along the
+ * features, each [heads, headDim]: the [B,T,3,H,D] layout) with mask/bias forms a valid self-attention
+ * call. Returns its dims (qLen = kLen = T).
+ */
+export function validatePackedAttention(
+  op: string,
+  qkv: ShapedLike,
+  heads: number,
+  mask?: ShapedLike,
+  bias?: ShapedLike,
+  scale?: number,
+): AttentionDims {
+  const fail = (why: string): never => {
+    throw new Error(
+      `${op}: ${why} (layout [B,T,3,H,D]; got qkv ${shapeStr(qkv.shape)} ${qkv.dtype}, heads ${heads}${describeExtras(mask, bias)})`,
+    );
+  };
+  if (!Number.isInteger(heads) || heads < 1) fail('heads must be a positive integer');
+  if (qkv.shape.length !== 3) fail('qkv must have rank 3 [batch, len, 3*heads*headDim]');
+  if (qkv.dtype !== 'float32') fail('qkv must be float32');
+  const [batch, len, features] = qkv.shape;
+  if (features % (3 * heads) !== 0 || features === 0) {
+    fail(
+      `qkv's last dimension ${features} must be 3*heads*headDim (a positive multiple of 3*heads = ${3 * heads})`,
+    );
+  }
+  const dims = { batch, heads, qLen: len, kLen: len, headDim: features / (3 * heads) };
+  checkExtras(fail, dims, mask, bias, scale);
+  return dims;
 }
 
 /** Element strides of a bias of `shape` over (batch, heads, q, k); broadcast dims get stride 0. */

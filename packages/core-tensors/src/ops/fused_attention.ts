@@ -13,10 +13,13 @@ import { activeBackendHas } from './has_kernel.js';
 export const MAX_NATIVE_HEAD_DIM = 256;
 
 /**
- * q [B,H,Tq,D], k/v [B,H,Tk,D] → [B,H,Tq,D].
+ * Layout 'bhtd' (default): q [B,H,Tq,D], k/v [B,H,Tk,D] → [B,H,Tq,D].
+ * Layout 'bthd': q [B,Tq,H,D], k/v [B,Tk,H,D] → [B,Tq,H,D] — a [B,T,H·D] projection reshaped, no head
+ * transposes: the native kernel reads and writes the heads in place.
  * - causal: top-left aligned, key j visible to query i iff j <= i (torch SDPA).
  * - keyPaddingMask [B,Tk]: true/nonzero = padded key, ignored (PyTorch key_padding_mask).
- * - bias: float32, rank <= 4, broadcastable to [B,H,Tq,Tk], may hold -Infinity; gets a gradient.
+ * - bias: float32, rank <= 4, broadcastable to [B,H,Tq,Tk] (in either layout), may hold -Infinity;
+ *   gets a gradient.
  * - A query row that sees no key yields zeros and zero gradient.
  */
 export function fusedAttention(
@@ -25,8 +28,8 @@ export function fusedAttention(
   v: tf.Tensor4D,
   options: FusedAttentionOptions = {},
 ): tf.Tensor4D {
-  const { causal = false, keyPaddingMask, bias } = options;
-  const dims = validateAttention('fusedAttention', q, k, v, keyPaddingMask, bias, options.scale);
+  const { causal = false, keyPaddingMask, bias, layout = 'bhtd' } = options;
+  const dims = validateAttention('fusedAttention', q, k, v, keyPaddingMask, bias, options.scale, layout);
   if (!activeBackendHas(FusedAttention) || dims.headDim > MAX_NATIVE_HEAD_DIM) {
     return fusedAttentionReference(q, k, v, options);
   }
@@ -35,6 +38,7 @@ export function fusedAttention(
     causal,
     hasKeyPaddingMask: keyPaddingMask !== undefined,
     hasBias: bias !== undefined,
+    layout,
   };
   return tf.tidy(() => {
     const placeholder = tf.scalar(0);

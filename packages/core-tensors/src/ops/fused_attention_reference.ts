@@ -3,6 +3,7 @@
  * path used on backends without that kernel (cpu, tensorflow). Autodiff comes from the tf ops.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { AttentionLayout } from './attention_layout.js';
 import { validateAttention } from './attention_validate.js';
 
 export interface FusedAttentionOptions {
@@ -14,6 +15,8 @@ export interface FusedAttentionOptions {
   bias?: tf.Tensor;
   /** Score scale; default 1 / sqrt(headDim). */
   scale?: number;
+  /** How q, k, v and the output hold their heads: 'bhtd' [B,H,T,D] (default) or 'bthd' [B,T,H,D]. */
+  layout?: AttentionLayout;
 }
 
 /** Scores below this are "masked"; softmax of a visible row sends them to exactly 0. */
@@ -25,7 +28,7 @@ export function fusedAttentionReference(
   v: tf.Tensor4D,
   options: FusedAttentionOptions = {},
 ): tf.Tensor4D {
-  const { causal = false, keyPaddingMask, bias } = options;
+  const { causal = false, keyPaddingMask, bias, layout = 'bhtd' } = options;
   const { batch, heads, qLen, kLen, headDim } = validateAttention(
     'fusedAttentionReference',
     q,
@@ -34,7 +37,15 @@ export function fusedAttentionReference(
     keyPaddingMask,
     bias,
     options.scale,
+    layout,
   );
+  if (layout === 'bthd') {
+    return tf.tidy(() => {
+      const toHeads = (t: tf.Tensor4D) => tf.transpose(t, [0, 2, 1, 3]); // [B,T,H,D] -> [B,H,T,D]
+      const o = fusedAttentionReference(toHeads(q), toHeads(k), toHeads(v), { ...options, layout: 'bhtd' });
+      return tf.transpose(o, [0, 2, 1, 3]); // [B,H,Tq,D] -> [B,Tq,H,D]
+    });
+  }
   const scale = options.scale ?? 1 / Math.sqrt(headDim);
   return tf.tidy(() => {
     const full = [batch, heads, qLen, kLen];

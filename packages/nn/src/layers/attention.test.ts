@@ -114,6 +114,27 @@ describe('MultiHeadAttention', () => {
     mha.dispose();
   });
 
+  it('moves no heads: forward and backward run no Transpose, SplitV or Concat on the native backend', async () => {
+    if (tf.getBackend() !== 'native') return; // the composite path transposes by design
+    for (const fusedQkv of [false, true]) {
+      const mha = new MultiHeadAttention(12, 3, { fusedQkv, rng: new Rng(7) });
+      const x = tf.randomNormal([2, 7, 12], 0, 1, 'float32', 7);
+      const info = await tf.profile(() => {
+        const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(mha.forward(x, { causal: true }))));
+        return [value, ...Object.values(grads)];
+      });
+      tf.dispose(info.result as tf.Tensor[]);
+      const names = info.kernelNames;
+      const attn = fusedQkv ? 'FusedSelfAttentionPacked' : 'FusedAttention';
+      expect(names, `fusedQkv ${fusedQkv}`).toContain(attn);
+      expect(names, `fusedQkv ${fusedQkv}`).toContain(`${attn}Grad`);
+      for (const n of ['Transpose', 'SplitV', 'Concat'])
+        expect(names, `fusedQkv ${fusedQkv}`).not.toContain(n);
+      x.dispose();
+      mha.dispose();
+    }
+  });
+
   it('checks shapes', () => {
     expect(() => new MultiHeadAttention(6, 4)).toThrow(/not divisible/);
     const mha = new MultiHeadAttention(4, 2, { rng: new Rng(0) });

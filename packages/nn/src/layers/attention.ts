@@ -1,9 +1,11 @@
 /**
  * Multi-head attention with PyTorch-style projections (`q_proj`, `k_proj`, `v_proj`, `out_proj`, or one
- * fused `qkv` for self-attention) over core-tensors' fusedAttention (native flash kernel, or its tf-ops
- * reference on other backends).
+ * fused `qkv` for self-attention) over core-tensors' fused attention ops (native flash kernel, or their
+ * tf-ops references on other backends). The heads are never transposed: a fused qkv goes to
+ * `fusedSelfAttentionPacked` as it is, separate projections to `fusedAttention` in layout 'bthd' after
+ * plain reshapes, and the kernels read and write the heads in place.
  */
-import { fusedAttention } from '@anchor-refine/core-tensors';
+import { fusedAttention, fusedSelfAttentionPacked } from '@anchor-refine/core-tensors';
 import * as tf from '@tensorflow/tfjs';
 import { addFlops } from '../flops.js';
 import { Module } from '../module.js';
@@ -80,11 +82,10 @@ export class MultiHeadAttention extends Module {
     this.drop = this.registerModule('drop', new Dropout(opts.dropout ?? 0, { rng }));
   }
 
-  /** [B, T, dim] → [B, H, T, Dh] */
+  /** [B, T, dim] → [B, T, H, Dh] (a view: no data moves) */
   private splitHeads(t: tf.Tensor): tf.Tensor4D {
     const [b, len] = t.shape;
-    const r = tf.reshape(t, [b, len, this.heads, this.headDim]); // [B, T, H, Dh]
-    return tf.transpose(r, [0, 2, 1, 3]) as tf.Tensor4D; // [B, H, T, Dh]
+    return tf.reshape(t, [b, len, this.heads, this.headDim]) as tf.Tensor4D; // [B, T, dim] → [B, T, H, Dh]
   }
 
   /** x [B, Tq, dim] (context [B, Tk, kvDim]) → [B, Tq, dim] */
@@ -95,27 +96,26 @@ export class MultiHeadAttention extends Module {
     }
     return tf.tidy(() => {
       const [b, tq] = x.shape;
-      let q: tf.Tensor;
-      let k: tf.Tensor;
-      let v: tf.Tensor;
+      const attnOpts = { causal, keyPaddingMask, bias, scale: this.scale };
+      let merged: tf.Tensor; // [B, Tq, dim]
       if (this.qkv) {
         if (context) throw new Error('MultiHeadAttention: a fused qkv projection cannot attend to a context');
-        // [B, Tq, 3·dim] → three [B, Tq, dim] (q | k | v along features, as nanoGPT's c_attn)
-        [q, k, v] = tf.split(this.qkv.forward(x), 3, -1);
+        // [B, Tq, 3·dim] = [B, Tq, 3, H, Dh] (q | k | v along features, as nanoGPT's c_attn), read in place
+        const qkv = this.qkv.forward(x) as tf.Tensor3D;
+        addFlops(4 * b * tq * tq * this.dim); // QKᵀ and PV over all heads
+        merged = fusedSelfAttentionPacked(qkv, this.heads, attnOpts); // [B, Tq, dim]
       } else {
         const src = context ?? x; // [B, Tk, kvDim]
-        q = this.q_proj!.forward(x); // [B, Tq, dim]
-        k = this.k_proj!.forward(src); // [B, Tk, dim]
-        v = this.v_proj!.forward(src); // [B, Tk, dim]
+        const q = this.q_proj!.forward(x); // [B, Tq, dim]
+        const k = this.k_proj!.forward(src); // [B, Tk, dim]
+        const v = this.v_proj!.forward(src); // [B, Tk, dim]
+        addFlops(4 * b * tq * (k.shape[1] ?? 0) * this.dim); // QKᵀ and PV over all heads
+        const out = fusedAttention(this.splitHeads(q), this.splitHeads(k), this.splitHeads(v), {
+          ...attnOpts,
+          layout: 'bthd',
+        }); // [B, Tq, H, Dh]
+        merged = tf.reshape(out, [b, tq, this.dim]); // [B, Tq, H, Dh] → [B, Tq, dim]
       }
-      addFlops(4 * b * tq * (k.shape[1] ?? 0) * this.dim); // QKᵀ and PV over all heads
-      const out = fusedAttention(this.splitHeads(q), this.splitHeads(k), this.splitHeads(v), {
-        causal,
-        keyPaddingMask,
-        bias,
-        scale: this.scale,
-      }); // [B, H, Tq, Dh]
-      const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [b, tq, this.dim]); // [B, Tq, H, Dh] → [B, Tq, dim]
       return this.drop.forward(this.out_proj.forward(merged));
     });
   }
