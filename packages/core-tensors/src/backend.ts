@@ -12,6 +12,7 @@ import {
   nativeKernelNames,
   registerNativeKernels,
 } from './kernels/register_native_kernels.js';
+import { installSavedTensorAliases } from './saved_tensors.js';
 
 export type BackendName = 'native' | 'cpu' | 'tensorflow';
 
@@ -52,6 +53,7 @@ function ensureNativeBackend(): void {
     tf.copyRegisteredKernels('cpu', NATIVE_BACKEND);
   }
   registerNativeKernels();
+  installSavedTensorAliases(NATIVE_BACKEND);
   nativeReady = true;
 }
 
