@@ -16,6 +16,7 @@ import {
   biasInput,
   expectMatchesReference,
   expectSameBits,
+  expectSameBitsAcrossThreads,
   type Inputs,
   maskInput,
   normalInput,
@@ -171,14 +172,7 @@ describe.skipIf(!native)("fusedAttention layout 'bthd' (native)", () => {
     };
     const x = inputsOf(c, 300);
     const cot = cotangent(c, 300);
-    setThreads(2);
-    const a = await runOn('native', bthd(c), x, gradNames(c), cot);
-    const a2 = await runOn('native', bthd(c), x, gradNames(c), cot);
-    setThreads(1);
-    const b = await runOn('native', bthd(c), x, gradNames(c), cot);
-    setThreads(0);
-    expectSameBits(a, a2, '2 threads, run 1 vs run 2');
-    expectSameBits(a, b, '2 threads vs 1 thread');
+    await expectSameBitsAcrossThreads(() => runOn('native', bthd(c), x, gradNames(c), cot));
   });
 
   it('headDim > 256 takes the composite path and still matches', async () => {

@@ -18,6 +18,7 @@ import {
   biasInput,
   expectMatchesReference,
   expectSameBits,
+  expectSameBitsAcrossThreads,
   type Inputs,
   maskInput,
   normalInput,
@@ -150,14 +151,7 @@ describe.skipIf(!native)('fusedSelfAttentionPacked (native)', () => {
     const c: Case = { name: 'long', B: 1, T: 517, H: 2, D: 24, causal: true, mask: true, bias: [517, 517] };
     const x = inputsOf(c, 30);
     const cot = cotangent(c, 30);
-    setThreads(2);
-    const a = await runOn('native', packed(c), x, gradNames(c), cot);
-    const a2 = await runOn('native', packed(c), x, gradNames(c), cot);
-    setThreads(1);
-    const b = await runOn('native', packed(c), x, gradNames(c), cot);
-    setThreads(0);
-    expectSameBits(a, a2, '2 threads, run 1 vs run 2');
-    expectSameBits(a, b, '2 threads vs 1 thread');
+    await expectSameBitsAcrossThreads(() => runOn('native', packed(c), x, gradNames(c), cot));
   });
 
   it('headDim > 256 takes the composite path and still matches', async () => {

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
-import { selectBackend } from '../backend.js';
+import { selectBackend, setThreads } from '../backend.js';
 import { sizeOf } from '../shape_utils.js';
 import type { Rng } from './rng.js';
 
@@ -117,6 +117,24 @@ export function expectSameBits(a: SideResult, b: SideResult, what: string): void
   expect(Object.keys(a.grads).sort()).toEqual(Object.keys(b.grads).sort());
   for (const name of Object.keys(a.grads)) {
     expect(sameBits(a.grads[name], b.grads[name]), `${what}: d/d${name} bits differ`).toBe(true);
+  }
+}
+
+/**
+ * Runs `run` twice with 2 threads and once with 1 and expects the same bits every time (output and
+ * gradients); the thread count is back at its default afterwards.
+ */
+export async function expectSameBitsAcrossThreads(run: () => Promise<SideResult>): Promise<void> {
+  try {
+    setThreads(2);
+    const a = await run();
+    const a2 = await run();
+    setThreads(1);
+    const b = await run();
+    expectSameBits(a, a2, '2 threads, run 1 vs run 2');
+    expectSameBits(a, b, '2 threads vs 1 thread');
+  } finally {
+    setThreads(0);
   }
 }
 
