@@ -181,6 +181,15 @@ enum AttnRole { kRoleQ = 0, kRoleK = 1, kRoleV = 2, kRoleOut = 3 };
 const char *const kStrideProps[4] = {"qStrides", "kStrides", "vStrides", "outStrides"};
 const char *const kStrideKeys[4] = {"args.qStrides", "args.kStrides", "args.vStrides", "args.outStrides"};
 
+// The descriptor's strides of `role` (q_strides, k_strides, v_strides or o_strides).
+int64_t *role_strides(ct_attention_desc &d, int role) {
+  int64_t *const s[4] = {d.q_strides, d.k_strides, d.v_strides, d.o_strides};
+  return s[role];
+}
+const int64_t *role_strides(const ct_attention_desc &d, int role) {
+  return role_strides(const_cast<ct_attention_desc &>(d), role);
+}
+
 struct AttnArgs {
   ct_attention_desc d{};
   size_t bias_len = 0;
@@ -236,10 +245,9 @@ AttnArgs parse_attention(const Fn &f, const Napi::Value &v) {
 
   // Layouts (element strides over batch, head, token; head_dim contiguous). Absent or all 0 = dense
   // [B,H,T,D]; otherwise an array must hold at least the highest element its strides address + 1.
-  int64_t *const strides[4] = {d.q_strides, d.k_strides, d.v_strides, d.o_strides};
   for (int r = 0; r < 4; ++r) {
-    if (!read_strides(f, o, kStrideProps[r], kStrideKeys[r], 3, strides[r])) continue;
-    const int64_t *s = strides[r];
+    if (!read_strides(f, o, kStrideProps[r], kStrideKeys[r], 3, role_strides(d, r))) continue;
+    const int64_t *s = role_strides(d, r);
     if (s[0] == 0 && s[1] == 0 && s[2] == 0) continue;
     if (s[2] > 2147483647)
       range_error(f.env, f.pre() + kStrideKeys[r] + "[2] (the token stride) must fit an int32, got " +
@@ -312,10 +320,8 @@ float *tensor(const Fn &f, const AttnArgs &a, const Napi::Value &v, const char *
   float *p = f.f32(v, what, false, &len);
   if (kind >= 0 && a.strided[kind]) {
     if ((int64_t)len < a.need[kind]) {
-      const int64_t *s = kind == kRoleQ ? a.d.q_strides : kind == kRoleK ? a.d.k_strides
-                         : kind == kRoleV ? a.d.v_strides : a.d.o_strides;
       range_error(f.env, f.pre() + what + " has " + std::to_string(len) + " floats, but " + kStrideKeys[kind] +
-                             " " + strides_str(s) + " address element " + std::to_string(a.need[kind] - 1) +
+                             " " + strides_str(role_strides(a.d, kind)) + " address element " + std::to_string(a.need[kind] - 1) +
                              " (" + a.dims + ")");
     }
   } else if (kind == kRoleQ || kind == kRoleOut) {
