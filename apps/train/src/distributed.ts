@@ -15,7 +15,7 @@ import {
   readDistEnv,
 } from '@anchor-refine/distributed';
 import {
-  clipGradNorm,
+  clipGradScale,
   decodeSafetensors,
   encodeSafetensors,
   gradsByParamName,
@@ -178,9 +178,8 @@ export class DistTrain {
       for (const [name, g] of byName)
         reduced.set(name, tf.tensor(red.grads.get(name) as Float32Array, g.shape));
       owned.push(...reduced.values());
-      const clip = clipGradNorm(reduced, clipNorm ?? Number.MAX_VALUE);
-      owned.push(...clip.grads.values());
-      optimizer.step(clip.grads, lr);
+      const clip = clipGradScale(reduced, clipNorm ?? Number.MAX_VALUE);
+      optimizer.step(reduced, lr, { gradScale: clip.scale });
       return {
         loss: red.stats[0],
         gradNorm: clip.totalNorm,

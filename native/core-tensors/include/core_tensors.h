@@ -174,7 +174,8 @@ typedef struct ct_adamw_desc {
 /* One AdamW step over n elements (torch.optim.AdamW order, double arithmetic, float32 storage):
  *   g' = grad_scale*g;  m' = beta1*m + (1-beta1)*g';  v' = beta2*v + (1-beta2)*g'^2
  *   p' = p*decay - step_size*m' / (sqrt(v')/sqrt_bc2 + eps)
- * Writes out_p/out_m/out_v (they may alias p/m/v). Independent of the thread count. */
+ * Writes out_p/out_m/out_v: each is either its input (in place) or disjoint from every input; no partial
+ * overlap. Independent of the thread count. */
 ct_status ct_adamw_update(const ct_adamw_desc *d, int64_t n, const float *p, const float *g, const float *m,
                           const float *v, float *out_p, float *out_m, float *out_v);
 

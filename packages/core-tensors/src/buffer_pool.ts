@@ -79,6 +79,12 @@ class BufferPool {
     if (ArrayBuffer.isView(values)) this.owned.delete(values.buffer);
   }
 
+  /** Whether `values` is a whole pooled array stored under one dataId and never handed out. */
+  private_(values: Float32Array): boolean {
+    const o = this.owned.get(values.buffer);
+    return o?.placed === true && values.byteOffset === 0 && values.byteLength === values.buffer.byteLength;
+  }
+
   /** The dataId holding `values` was freed. */
   release(values: unknown): void {
     if (!(values instanceof Float32Array)) return;
@@ -161,6 +167,15 @@ export function installBufferPool(backend: MathBackendCPU, capBytes = capFromEnv
 export function outputF32(backend: MathBackendCPU, n: number): Float32Array {
   const pool = pools.get(backend);
   return pool ? pool.take(n) : new Float32Array(n);
+}
+
+/**
+ * Whether the backend's pool can prove that `values` has exactly one holder: allocated by the pool, stored
+ * under one dataId, never handed out by a read. (With the dataId's refCount at 1 this makes an in-place
+ * update unobservable except through that one tensor.) false when the backend has no pool.
+ */
+export function isPoolPrivate(backend: MathBackendCPU, values: Float32Array): boolean {
+  return pools.get(backend)?.private_(values) ?? false;
 }
 
 /** Counters of the backend's pool (undefined when it has none). */

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { type CoreTensorsAddon, loadAddon } from './addon.js';
-import { outputF32 } from './buffer_pool.js';
+import { isPoolPrivate, outputF32 } from './buffer_pool.js';
 import { NATIVE_BACKEND } from './kernels/register_native_kernels.js';
 
 function nativeBackend(): MathBackendCPU | undefined {
@@ -39,4 +39,20 @@ export function nativeOutputArray(n: number): Float32Array {
   if (!backend)
     throw new Error(`nativeOutputArray: the active backend is '${tf.getBackend()}', not 'native'`);
   return outputF32(backend, n);
+}
+
+/**
+ * The stored Float32Array of `t` when the caller may OVERWRITE it in place, which is when nothing but `t`
+ * can observe the change: the backend is `native`, `t`'s dataId has refCount 1 (no clone, reshape or
+ * saved-for-gradient alias shares it) and the buffer pool proves the array private (allocated by the
+ * pool, stored under that one dataId, never handed out by dataSync()/data()). undefined otherwise; then
+ * write a new tensor instead. For state the caller owns outright (optimizer moments, its parameters).
+ */
+export function nativeWritableValues(t: tf.Tensor): Float32Array | undefined {
+  const backend = nativeBackend();
+  if (!backend || t.dtype !== 'float32' || t.isDisposed || !backend.data.has(t.dataId)) return undefined;
+  const entry = backend.data.get(t.dataId);
+  if (entry === undefined || entry.refCount !== 1) return undefined;
+  const values = entry.values;
+  return values instanceof Float32Array && isPoolPrivate(backend, values) ? values : undefined;
 }

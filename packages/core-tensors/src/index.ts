@@ -34,7 +34,12 @@ export { type BackendInfo, type BackendName, backendInfo, selectBackend, setThre
 export { type BufferPoolStats, bufferPoolStats, clearBufferPool } from './buffer_pool.js';
 export { assertBinary, assertRank, assertSameShape, shapeText } from './checks.js';
 export { cuda } from './cuda.js';
-export { activeNativeAddon, nativeHostValues, nativeOutputArray } from './host_arrays.js';
+export {
+  activeNativeAddon,
+  nativeHostValues,
+  nativeOutputArray,
+  nativeWritableValues,
+} from './host_arrays.js';
 export * as kernelNames from './kernel_names.js';
 export { NATIVE_BACKEND } from './kernels/register_native_kernels.js';
 export { attentionBias } from './ops/attention_bias.js';

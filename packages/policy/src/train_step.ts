@@ -5,7 +5,7 @@
  * and anchor, a frozen pretrained encoder) runs in eval mode, so e.g. phase 2's targets come from the same
  * dropout-free anchor inference uses.
  */
-import { clipGradNorm, gradsByParamName, type Module, type Optimizer } from '@anchor-refine/nn';
+import { clipGradScale, gradsByParamName, type Module, type Optimizer } from '@anchor-refine/nn';
 import * as tf from '@tensorflow/tfjs';
 import { type BatchTensors, disposeBatchTensors, type PolicyBatch } from './batch.js';
 import type { ForwardResult, Phase } from './policy.js';
@@ -64,14 +64,15 @@ export function trainStep(
       return out.loss;
     }, vars);
     const byName = gradsByParamName(policy.namedParameters(), grads);
-    const clip = clipGradNorm(byName, clipNorm ?? Number.MAX_VALUE);
-    optimizer.step(clip.grads, lr);
+    // clipping fused into the update: the coefficient goes to the optimizer, no scaled gradient copies
+    const clip = clipGradScale(byName, clipNorm ?? Number.MAX_VALUE);
+    optimizer.step(byName, lr, { gradScale: clip.scale });
     const result: TrainStepResult = {
       loss: value.dataSync()[0],
       gradNorm: clip.totalNorm,
       metrics: Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, v.dataSync()[0]])),
     };
-    tf.dispose([value, ...Object.values(grads), ...clip.grads.values()]);
+    tf.dispose([value, ...Object.values(grads)]);
     return result;
   } finally {
     tf.dispose(Object.values(metrics));

@@ -1,3 +1,4 @@
+import { nativeHostValues, nativeWritableValues } from '@anchor-refine/core-tensors';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { decodeSafetensors, encodeSafetensors, toTensors } from '../safetensors/index.js';
@@ -339,5 +340,94 @@ describe('AdamW', () => {
     opt.dispose();
     expect(tf.memory().numTensors).toBe(afterFirst - 2);
     tf.dispose([g.w, w]);
+  });
+});
+
+describe('AdamW on the native backend: in place when provably private, and gradScale', () => {
+  const N = 1024; // pooled size (the pool skips arrays under 256 floats)
+  const randomGrads = (seed: number, steps: number) => {
+    const r = lcg(seed);
+    return Array.from({ length: steps }, () => Float32Array.from({ length: N }, r));
+  };
+  /** Runs `steps` AdamW steps from the same start; `hold` may keep a reference that blocks the in-place path. */
+  function run(grads: Float32Array[], hold: (w: tf.Variable) => tf.Tensor | undefined, gradScale = 1) {
+    const r = lcg(7);
+    const w = variable(tf.tensor1d(Float32Array.from({ length: N }, r)));
+    const opt = new AdamW([['w', w]], { lr: 0.01, weightDecay: 0.1 });
+    const ids: object[] = [];
+    const held: tf.Tensor[] = [];
+    for (const g of grads) {
+      const h = hold(w);
+      if (h) held.push(h);
+      const gt = tf.tensor1d(g);
+      opt.step({ w: gt }, 0.01, { gradScale });
+      gt.dispose();
+      ids.push(w.dataId);
+    }
+    const out = Float32Array.from(w.dataSync());
+    const state = opt.stateDict();
+    const m = Float32Array.from(state.get('exp_avg/w')!.dataSync());
+    tf.dispose([...state.values(), ...held]);
+    opt.dispose();
+    w.dispose();
+    return { out, m, ids };
+  }
+
+  it('updates the parameter in place after the first step, bit for bit as the copying path', (ctx) => {
+    if (tf.getBackend() !== 'native') ctx.skip(); // the in-place path is the native backend's
+    const grads = randomGrads(11, 5);
+    const inPlace = run(grads, () => undefined);
+    // a clone per step shares the parameter's dataId (refCount 2): every step must copy instead
+    const copying = run(grads, (w) => tf.clone(w));
+    expect(new Set(inPlace.ids.slice(1)).size).toBe(1); // steps 2..5 kept the same dataId: written in place
+    expect(new Set(copying.ids).size).toBe(grads.length); // a new dataId every step
+    expect(inPlace.out).toEqual(copying.out);
+    expect(inPlace.m).toEqual(copying.m);
+  });
+
+  it('never writes over an array someone else can see (a clone, a dataSync() result)', (ctx) => {
+    if (tf.getBackend() !== 'native') ctx.skip();
+    const w = variable(tf.tensor1d(new Float32Array(N).fill(1)));
+    const opt = new AdamW([['w', w]], { lr: 0.1, weightDecay: 0 });
+    const g = tf.tensor1d(new Float32Array(N).fill(0.5));
+    opt.step({ w: g }); // w now holds a pooled array of its own
+    expect(nativeWritableValues(w)).toBeDefined();
+    const snapshot = tf.clone(w);
+    expect(nativeWritableValues(w)).toBeUndefined(); // shared dataId
+    const before = Float32Array.from(nativeHostValues(snapshot)!);
+    opt.step({ w: g });
+    expect(Float32Array.from(snapshot.dataSync())).toEqual(before); // the clone kept the old values
+    snapshot.dispose();
+    opt.step({ w: g });
+    const read = w.dataSync(); // handed out: the array may be held outside tfjs from now on
+    const readCopy = Float32Array.from(read);
+    expect(nativeWritableValues(w)).toBeUndefined();
+    opt.step({ w: g });
+    expect(read).toEqual(readCopy);
+    expect(w.dataSync()[0]).toBeLessThan(readCopy[0]); // and w did move on
+    tf.dispose([g]);
+    opt.dispose();
+    w.dispose();
+  });
+
+  it('gradScale multiplies the gradient first (a power of two: bit for bit the pre-scaled gradient)', () => {
+    const grads = randomGrads(13, 3);
+    const scaled = run(grads, () => undefined, 0.25);
+    const prescaled = run(
+      grads.map((g) => g.map((x) => x * 0.25)),
+      () => undefined,
+    );
+    expect(scaled.out).toEqual(prescaled.out);
+    expect(scaled.m).toEqual(prescaled.m);
+    const w = variable(tf.zeros([2]));
+    const opt = new AdamW([['w', w]], { lr: 0.1 });
+    const g = { w: tf.ones([2]) };
+    expect(() => opt.step(g, 0.1, { gradScale: -1 })).toThrow(
+      'AdamW.step: gradScale must be a finite number >= 0 (got -1)',
+    );
+    expect(() => opt.step(g, 0.1, { gradScale: Number.NaN })).toThrow(/gradScale must be a finite number/);
+    tf.dispose([g.w]);
+    opt.dispose();
+    w.dispose();
   });
 });

@@ -4,6 +4,7 @@ import {
   activeNativeAddon,
   nativeHostValues,
   nativeOutputArray,
+  nativeWritableValues,
 } from '@anchor-refine/core-tensors';
 import * as tf from '@tensorflow/tfjs';
 import { Optimizer, type ParamState } from './optimizer.js';
@@ -67,15 +68,22 @@ export class AdamW extends Optimizer {
     checkNonNegative(owner, 'eps', this.eps);
   }
 
-  protected update(param: ResolvedParam, grad: tf.Tensor, state: ParamState, lr: number): tf.Tensor[] {
-    if (this.hostUpdate && hostBackend()) return this.updateOnHost(param, grad, state, lr);
+  protected update(
+    param: ResolvedParam,
+    grad: tf.Tensor,
+    state: ParamState,
+    lr: number,
+    gradScale: number,
+  ): tf.Tensor[] {
+    if (this.hostUpdate && hostBackend()) return this.updateOnHost(param, grad, state, lr, gradScale);
     const [beta1, beta2] = this.betas;
     const [expAvg, expAvgSq] = state.slots;
     const p = param.variable;
+    const g = gradScale === 1 ? grad : grad.mul(gradScale);
     const decay = lr * param.group.weightDecay;
     const decayed = decay === 0 ? p : p.mul(1 - decay);
-    const m = expAvg.mul(beta1).add(grad.mul(1 - beta1));
-    const v = expAvgSq.mul(beta2).add(grad.square().mul(1 - beta2));
+    const m = expAvg.mul(beta1).add(g.mul(1 - beta1));
+    const v = expAvgSq.mul(beta2).add(g.square().mul(1 - beta2));
     const biasCorrection1 = 1 - beta1 ** state.step;
     const biasCorrection2 = 1 - beta2 ** state.step;
     const denom = v.sqrt().div(Math.sqrt(biasCorrection2)).add(this.eps);
@@ -85,10 +93,17 @@ export class AdamW extends Optimizer {
 
   /**
    * The same update as one pass over the host arrays (cpu / native backends keep tensors in JS typed
-   * arrays): ~10 tf ops and their temporaries per parameter become one loop and three new tensors, which
-   * matters when a model has hundreds of small parameters. Arithmetic in float64, stored as float32.
+   * arrays): ~10 tf ops and their temporaries per parameter become one loop, which matters when a model
+   * has hundreds of small parameters. Arithmetic in float64 (the gradient scaled in float64 too), stored
+   * as float32.
    */
-  private updateOnHost(param: ResolvedParam, grad: tf.Tensor, state: ParamState, lr: number): tf.Tensor[] {
+  private updateOnHost(
+    param: ResolvedParam,
+    grad: tf.Tensor,
+    state: ParamState,
+    lr: number,
+    gradScale: number,
+  ): tf.Tensor[] {
     const [beta1, beta2] = this.betas;
     const p = param.variable;
     const native = nativeAdamW(p, grad, state, {
@@ -98,6 +113,7 @@ export class AdamW extends Optimizer {
       decay: 1 - lr * param.group.weightDecay,
       stepSize: lr / (1 - beta1 ** state.step),
       sqrtBc2: Math.sqrt(1 - beta2 ** state.step),
+      gradScale,
     });
     if (native) return native;
     const pv = p.dataSync() as Float32Array;
@@ -113,7 +129,7 @@ export class AdamW extends Optimizer {
     const sqrtBc2 = Math.sqrt(1 - beta2 ** state.step);
     const eps = this.eps;
     for (let i = 0; i < n; i++) {
-      const g = gv[i];
+      const g = gradScale * gv[i];
       const m = beta1 * mv[i] + (1 - beta1) * g;
       const v = beta2 * vv[i] + (1 - beta2) * g * g;
       nm[i] = m;
@@ -127,8 +143,11 @@ export class AdamW extends Optimizer {
 
 /**
  * The host update as one native pass (core-tensors' ct_adamw_update: the same double arithmetic and
- * float32 stores as the JS loop, bit for bit) reading the stored arrays in place and writing pooled ones,
- * when the backend is `native`; undefined otherwise.
+ * float32 stores as the JS loop, bit for bit) when the backend is `native`; undefined otherwise.
+ * In place when core-tensors proves the parameter and both moments private (nativeWritableValues: one
+ * dataId reference, a pooled array nobody was handed), which after the first step is the usual case: no
+ * tensor is made and nothing is assigned. Otherwise it reads the stored arrays and writes pooled new ones
+ * (a checkpoint's dataSync(), a clone, or a first step from unpooled initial values).
  */
 function nativeAdamW(
   p: tf.Variable,
@@ -138,11 +157,20 @@ function nativeAdamW(
 ): tf.Tensor[] | undefined {
   const addon = activeNativeAddon();
   if (!addon) return undefined;
-  const pv = nativeHostValues(p);
   const gv = nativeHostValues(grad);
-  const mv = nativeHostValues(state.slots[0]);
-  const vv = nativeHostValues(state.slots[1]);
-  if (!pv || !gv || !mv || !vv) return undefined;
+  if (!gv) return undefined;
+  const [expAvg, expAvgSq] = state.slots;
+  const wp = nativeWritableValues(p);
+  const wm = nativeWritableValues(expAvg);
+  const wv = nativeWritableValues(expAvgSq);
+  if (wp && wm && wv && wp !== gv) {
+    addon.adamwUpdate(args, wp, gv, wm, wv, wp, wm, wv);
+    return state.slots;
+  }
+  const pv = nativeHostValues(p);
+  const mv = nativeHostValues(expAvg);
+  const vv = nativeHostValues(expAvgSq);
+  if (!pv || !mv || !vv) return undefined;
   const n = pv.length;
   const [np, nm, nv] = [nativeOutputArray(n), nativeOutputArray(n), nativeOutputArray(n)];
   addon.adamwUpdate(args, pv, gv, mv, vv, np, nm, nv);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { clipGradNorm } from './clip.js';
+import { clipGradNorm, clipGradScale } from './clip.js';
 import { gradsByParamName } from './grads.js';
 
 function values(m: Map<string, tf.Tensor>, name: string): number[] {
@@ -67,5 +67,30 @@ describe('clipGradNorm', () => {
       3, 4,
     ]);
     tf.dispose([...inits, value, x, w, frozen, ...Object.values(grads), ...res.grads.values()]);
+  });
+});
+
+describe('clipGradScale', () => {
+  it("gives clipGradNorm's coefficient without making tensors (hand-computed: norm 13, maxNorm 6.5)", () => {
+    const grads = { a: tf.tensor1d([3, 4]), b: tf.tensor1d([12]) };
+    const before = tf.memory().numTensors;
+    const res = clipGradScale(grads, 6.5);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(res.totalNorm).toBeCloseTo(13, 5);
+    expect(res.clipped).toBe(true);
+    expect(res.scale).toBe(6.5 / (res.totalNorm + 1e-6)); // torch's maxNorm / (norm + eps)
+    expect(res.scale).toBeCloseTo(0.5, 6);
+    const under = clipGradScale(grads, 20); // 13 < 20: nothing to clip, scale exactly 1
+    expect(under).toEqual({ scale: 1, totalNorm: res.totalNorm, clipped: false, skipped: false });
+    tf.dispose([grads.a, grads.b]);
+  });
+
+  it('skip on a non-finite norm gives scale 0 and skipped; error names the gradient', () => {
+    const grads = { ok: tf.tensor1d([1]), bad: tf.tensor1d([Number.POSITIVE_INFINITY]) };
+    const res = clipGradScale(grads, 1, { onNonFinite: 'skip' });
+    expect(res.skipped).toBe(true);
+    expect(res.scale).toBe(0);
+    expect(() => clipGradScale(grads, 1)).toThrow('non-finite gradients: "bad"');
+    tf.dispose([grads.ok, grads.bad]);
   });
 });

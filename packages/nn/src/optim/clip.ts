@@ -29,15 +29,28 @@ export const CLIP_GRAD_NORM_DEFAULTS = {
   onNonFinite: 'error', // a NaN/Inf gradient is a bug to surface, not something to apply silently
 } as const;
 
+export interface ClipGradScaleResult {
+  /** The factor every gradient is to be multiplied by: maxNorm / (totalNorm + eps) when clipped, else 1. */
+  scale: number;
+  /** Global L2 norm of the gradients, before clipping. */
+  totalNorm: number;
+  /** Whether scale < 1. */
+  clipped: boolean;
+  /** True when the norm was non-finite and onNonFinite was 'skip' (scale is then 0: drop the step). */
+  skipped: boolean;
+}
+
 /**
- * Global L2 norm over all gradients; when it exceeds maxNorm every gradient is multiplied by
- * maxNorm / (totalNorm + eps). One device read-back. The caller keeps ownership of the inputs.
+ * The clip coefficient of torch.nn.utils.clip_grad_norm_ without touching the gradients: the global L2
+ * norm over all of them and the factor that brings it to maxNorm. Hand `scale` to
+ * `optimizer.step(grads, lr, { gradScale: scale })`, which applies it inside the update (no scaled copies).
+ * One read of each gradient (one addon call on `native`); creates no tensors.
  */
-export function clipGradNorm(
+export function clipGradScale(
   grads: GradMap,
   maxNorm: number,
   options: ClipGradNormOptions = {},
-): ClipGradNormResult {
+): ClipGradScaleResult {
   const owner = 'clipGradNorm';
   const eps = options.eps ?? CLIP_GRAD_NORM_DEFAULTS.eps;
   const onNonFinite = options.onNonFinite ?? CLIP_GRAD_NORM_DEFAULTS.onNonFinite;
@@ -55,7 +68,7 @@ export function clipGradNorm(
     if (g.dtype !== 'float32')
       throw new TypeError(`${owner}: gradient "${name}" has dtype ${g.dtype}, expected float32`);
   }
-  if (entries.length === 0) return { grads: new Map(), totalNorm: 0, clipped: false, skipped: false };
+  if (entries.length === 0) return { scale: 1, totalNorm: 0, clipped: false, skipped: false };
 
   const perTensor = sumsOfSquares(entries.map(([, g]) => g));
   let total = 0;
@@ -63,14 +76,31 @@ export function clipGradNorm(
   const totalNorm = Math.sqrt(total);
 
   if (!Number.isFinite(totalNorm)) {
-    if (onNonFinite === 'skip') return { grads: new Map(), totalNorm, clipped: false, skipped: true };
+    if (onNonFinite === 'skip') return { scale: 0, totalNorm, clipped: false, skipped: true };
     const bad = entries.filter((_, i) => !Number.isFinite(perTensor[i])).map(([name]) => `"${name}"`);
     throw new Error(`${owner}: total gradient norm is ${totalNorm}; non-finite gradients: ${bad.join(', ')}`);
   }
   const coef = maxNorm / (totalNorm + eps);
-  const clipped = coef < 1;
+  return coef < 1
+    ? { scale: coef, totalNorm, clipped: true, skipped: false }
+    : { scale: 1, totalNorm, clipped: false, skipped: false };
+}
+
+/**
+ * Global L2 norm over all gradients; when it exceeds maxNorm every gradient is multiplied by
+ * maxNorm / (totalNorm + eps). One device read-back. The caller keeps ownership of the inputs.
+ * (A training step should prefer clipGradScale + optimizer.step's gradScale, which makes no new tensors.)
+ */
+export function clipGradNorm(
+  grads: GradMap,
+  maxNorm: number,
+  options: ClipGradNormOptions = {},
+): ClipGradNormResult {
+  const { scale, totalNorm, clipped, skipped } = clipGradScale(grads, maxNorm, options);
   const out = new Map<string, tf.Tensor>();
-  for (const [name, g] of entries) out.set(name, tf.keep(clipped ? tf.tidy(() => g.mul(coef)) : tf.clone(g)));
+  if (skipped) return { grads: out, totalNorm, clipped, skipped };
+  for (const [name, g] of gradEntries('clipGradNorm', grads))
+    out.set(name, tf.keep(clipped ? tf.tidy(() => g.mul(scale)) : tf.clone(g)));
   return { grads: out, totalNorm, clipped, skipped: false };
 }
 

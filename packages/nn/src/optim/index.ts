@@ -3,13 +3,16 @@ export {
   CLIP_GRAD_NORM_DEFAULTS,
   type ClipGradNormOptions,
   type ClipGradNormResult,
+  type ClipGradScaleResult,
   clipGradNorm,
+  clipGradScale,
 } from './clip.js';
 export { type GradMap, gradsByParamName, type TensorMap } from './grads.js';
 export {
   GLOBAL_STEP_KEY,
   Optimizer,
   type OptimizerStateDict,
+  type OptimizerStepOptions,
   type ParamGroupInfo,
   type ParamState,
 } from './optimizer.js';

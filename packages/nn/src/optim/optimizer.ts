@@ -30,6 +30,11 @@ export interface ParamGroupInfo {
   readonly params: readonly string[];
 }
 
+export interface OptimizerStepOptions {
+  /** Every gradient is multiplied by this before the update (default 1; e.g. a clip coefficient ≤ 1). */
+  gradScale?: number;
+}
+
 /** Key of the global step counter in a state dict. */
 export const GLOBAL_STEP_KEY = 'step';
 
@@ -61,23 +66,32 @@ export abstract class Optimizer {
     this.groups = resolved.groups;
   }
 
-  /** Computes the new slot tensors and assigns the new parameter value. Runs inside tf.tidy. */
+  /**
+   * Computes the new slot tensors and assigns the new parameter value, with the gradient taken as
+   * gradScale · grad. Runs inside tf.tidy. Returning the current slot tensors (updated in place) is allowed.
+   */
   protected abstract update(
     param: ResolvedParam,
     grad: tf.Tensor,
     state: ParamState,
     lr: number,
+    gradScale: number,
   ): tf.Tensor[];
 
   /**
    * One optimization step. Parameters without a gradient are left alone (as in PyTorch when `.grad` is
    * None), as are frozen ones (`variable.trainable === false`). Every gradient is validated before any
    * parameter changes. `lr` defaults to the constructor's; each group multiplies it by its lrScale.
-   * The caller keeps ownership of `grads`.
+   * The caller keeps ownership of `grads`. `options.gradScale` multiplies every gradient first (the
+   * coefficient of clipGradScale: clipping fused into the update, no scaled copies of the gradients).
    */
-  step(grads: GradMap, lr: number = this.defaultLr): void {
+  step(grads: GradMap, lr: number = this.defaultLr, options: OptimizerStepOptions = {}): void {
     this.assertLive('step');
     checkNonNegative(`${this.owner}.step`, 'lr', lr);
+    const gradScale = options.gradScale ?? 1;
+    if (typeof gradScale !== 'number' || !Number.isFinite(gradScale) || gradScale < 0) {
+      throw new RangeError(`${this.owner}.step: gradScale must be a finite number >= 0 (got ${gradScale})`);
+    }
     const work: Array<[ResolvedParam, tf.Tensor]> = [];
     for (const [name, grad] of gradEntries(`${this.owner}.step`, grads)) {
       const param = this.params.get(name);
@@ -106,7 +120,7 @@ export abstract class Optimizer {
       }
       st.step += 1;
       const state = st;
-      const next = tf.tidy(() => this.update(param, grad, state, lr * param.group.lrScale));
+      const next = tf.tidy(() => this.update(param, grad, state, lr * param.group.lrScale, gradScale));
       for (const old of state.slots) if (!next.includes(old)) old.dispose();
       state.slots = next;
     }

@@ -37,10 +37,17 @@ export class SGD extends Optimizer {
     this.slotNames = this.momentum > 0 ? ['momentum_buffer'] : [];
   }
 
-  protected update(param: ResolvedParam, grad: tf.Tensor, state: ParamState, lr: number): tf.Tensor[] {
+  protected update(
+    param: ResolvedParam,
+    grad: tf.Tensor,
+    state: ParamState,
+    lr: number,
+    gradScale: number,
+  ): tf.Tensor[] {
     const p = param.variable;
     const wd = param.group.weightDecay;
-    let g = wd === 0 ? grad : grad.add(p.mul(wd));
+    const scaled = gradScale === 1 ? grad : grad.mul(gradScale);
+    let g = wd === 0 ? scaled : scaled.add(p.mul(wd));
     const slots: tf.Tensor[] = [];
     if (this.momentum > 0) {
       // torch seeds the buffer with the first gradient (undamped); clone so the caller's tensor stays theirs.
