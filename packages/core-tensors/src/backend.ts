@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { type AddonFeatures, addonPath, loadAddon } from './addon.js';
+import { installBackwardRelease } from './backward_release.js';
 import { installBufferPool } from './buffer_pool.js';
 import {
   NATIVE_BACKEND,
@@ -54,6 +55,7 @@ function ensureNativeBackend(): void {
   }
   registerNativeKernels();
   installSavedTensorAliases(NATIVE_BACKEND);
+  installBackwardRelease(NATIVE_BACKEND);
   nativeReady = true;
 }
 

@@ -71,16 +71,17 @@ class Worker:
 
 
 def start_workers(peers):
-    ws = {'toolkit': Worker('toolkit', ['node', '--conditions=@anchor-refine/source', '--import', 'tsx',
-                                        os.path.join(HERE, 'tk_worker.mjs')])}
-    node = ['node', '--conditions=@anchor-refine/source', '--import', 'tsx', os.path.join(HERE, 'tk_worker.mjs')]
+    # tools/tsx-lean.mjs: how the CLIs run the sources (tsx, with tfjs loaded before source maps are on)
+    lean = os.path.join(HERE, '..', '..', 'tsx-lean.mjs')
+    node = ['node', '--conditions=@anchor-refine/source', '--import', lean, os.path.join(HERE, 'tk_worker.mjs')]
+    ws = {'toolkit': Worker('toolkit', node)}
     for peer in peers:
         # toolkit variants (experiments): one thread for the addon pool and OpenBLAS; larger V8 young generation
         if peer == 'tk-1thread':
             ws[peer] = Worker(peer, node, {'CORE_TENSORS_THREADS': '1', 'OPENBLAS_NUM_THREADS': '1'})
             continue
-        if peer == 'tk-semispace64':
-            ws[peer] = Worker(peer, node[:1] + ['--max-semi-space-size=64'] + node[1:])
+        if peer.startswith('tk-semispace'):  # e.g. tk-semispace4, tk-semispace64 (MB)
+            ws[peer] = Worker(peer, node[:1] + [f'--max-semi-space-size={peer[len("tk-semispace"):]}'] + node[1:])
             continue
         env = {'OMP_WAIT_POLICY': 'passive'} if peer.startswith('passive') else {}
         if peer == 'passive1':
