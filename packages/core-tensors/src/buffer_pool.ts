@@ -38,6 +38,7 @@ type Owned = { placed: boolean };
 
 class BufferPool {
   private readonly owned = new WeakMap<ArrayBufferLike, Owned>();
+  private readonly small = new WeakSet<Float32Array>();
   private readonly free = new Map<number, Float32Array[]>();
   private held = 0;
   readonly stats: BufferPoolStats;
@@ -61,12 +62,22 @@ class BufferPool {
     this.stats.allocated += 1;
     this.stats.allocatedBytes += fresh.byteLength;
     if (n >= MIN_POOLED) this.owned.set(fresh.buffer, { placed: false });
+    else this.small.add(fresh);
     return fresh;
+  }
+
+  /**
+   * A small array take() made (never pooled, never a view): the hooks skip it without reading `.buffer`,
+   * which for V8's on-heap small typed arrays allocates an ArrayBuffer (~0.25 µs, on most kernel outputs
+   * of a scalar or a bias-sized tensor).
+   */
+  private isSmallOwn(values: object): boolean {
+    return this.small.has(values as Float32Array);
   }
 
   /** backend.write saw `values`: the first store of an owned array is its one owner; anything else disowns. */
   stored(values: unknown): void {
-    if (!ArrayBuffer.isView(values)) return;
+    if (!ArrayBuffer.isView(values) || this.isSmallOwn(values)) return;
     const o = this.owned.get(values.buffer);
     if (o === undefined) return;
     const whole = values.byteOffset === 0 && values.byteLength === values.buffer.byteLength;
@@ -76,7 +87,7 @@ class BufferPool {
 
   /** The array was handed to a caller (readSync/read): it may be held outside tfjs, never reuse it. */
   exposed(values: unknown): void {
-    if (ArrayBuffer.isView(values)) this.owned.delete(values.buffer);
+    if (ArrayBuffer.isView(values) && !this.isSmallOwn(values)) this.owned.delete(values.buffer);
   }
 
   /** Whether `values` is a whole pooled array stored under one dataId and never handed out. */
@@ -87,7 +98,7 @@ class BufferPool {
 
   /** The dataId holding `values` was freed. */
   release(values: unknown): void {
-    if (!(values instanceof Float32Array)) return;
+    if (!(values instanceof Float32Array) || this.isSmallOwn(values)) return;
     const o = this.owned.get(values.buffer);
     if (o === undefined || !o.placed) return;
     this.owned.delete(values.buffer);

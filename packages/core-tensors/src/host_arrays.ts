@@ -54,5 +54,18 @@ export function nativeWritableValues(t: tf.Tensor): Float32Array | undefined {
   const entry = backend.data.get(t.dataId);
   if (entry === undefined || entry.refCount !== 1) return undefined;
   const values = entry.values;
-  return values instanceof Float32Array && isPoolPrivate(backend, values) ? values : undefined;
+  if (!(values instanceof Float32Array) || !isPoolPrivate(backend, values)) return undefined;
+  writes += 1;
+  return values;
+}
+
+let writes = 0;
+
+/**
+ * How many arrays nativeWritableValues has handed out for writing so far: a tensor's values can change
+ * in place without its dataId changing, so a cache of results derived from weights (e.g. inference-time
+ * encodings) compares this count too.
+ */
+export function inPlaceWrites(): number {
+  return writes;
 }

@@ -36,6 +36,7 @@ export { assertBinary, assertRank, assertSameShape, shapeText } from './checks.j
 export { cuda } from './cuda.js';
 export {
   activeNativeAddon,
+  inPlaceWrites,
   nativeHostValues,
   nativeOutputArray,
   nativeWritableValues,

@@ -229,10 +229,17 @@ export class Module {
     return ps.reduce((n, v) => n + v.size, 0);
   }
 
-  /** Disposes every variable of this module and its descendants (each once). */
+  /**
+   * Tensors a module holds besides its variables and buffers (e.g. a cache): dispose() calls this on the
+   * module and every descendant. Does nothing by default.
+   */
+  protected releaseResources(): void {}
+
+  /** Disposes every variable of this module and its descendants (each once), and what releaseResources frees. */
   dispose(): void {
     const seen = new Set<tf.Variable>();
     for (const [, m] of this.namedModules()) {
+      m.releaseResources();
       const vars = [...m.params.values(), ...[...m.buffers.values()].map((b) => b.value)];
       for (const v of vars) {
         if (seen.has(v) || v.isDisposed) continue;

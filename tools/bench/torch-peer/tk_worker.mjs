@@ -48,11 +48,18 @@ function trainer(phase) {
 }
 
 let predictor;
-const obs = [task.observation(0, 4), task.observation(0, 5)];
+// predict runs as a control loop does: call i sees frames (i, i+1) of a ring of 16, so each call brings one
+// new frame and the one before it (history 2); the torch worker walks the same kind of ring.
+const RING = Array.from({ length: 16 }, (_, k) => task.observation(Math.floor(k / 8), 4 + (k % 8)));
+let tick = 0;
+const nextObs = () => {
+  tick += 1;
+  return [RING[tick % RING.length], RING[(tick + 1) % RING.length]];
+};
 function predictPolicy() {
   if (!predictor) {
     predictor = new pol.AnchorRefinePolicy(cfg, task.stats);
-    for (let i = 0; i < 5; i++) predictor.predictActionChunk(obs);
+    for (let i = 0; i < 5; i++) predictor.predictActionChunk(nextObs());
   }
   return predictor;
 }
@@ -246,8 +253,9 @@ async function handle(msg) {
       const p = predictPolicy();
       const times = [];
       for (let i = 0; i < msg.n; i++) {
+        const o = nextObs();
         const t0 = performance.now();
-        p.predictActionChunk(obs);
+        p.predictActionChunk(o);
         times.push(performance.now() - t0);
       }
       return { times };

@@ -14,7 +14,15 @@ import gr1_small as G  # noqa: E402
 torch.set_num_threads(int(os.environ.get('TORCH_PEER_THREADS', '2')))
 torch.manual_seed(0)
 BATCH = G.synthetic_batch(16 if os.environ.get('BENCH_PRESET') == 'demo' else 8)  # the demo's phase-1 batch
-OBS = [G.observation(4), G.observation(5)]
+# predict as a control loop: call i sees frames (i, i+1) of a ring of 16 (as tk_worker.mjs does)
+RING = [G.observation(4 + k) for k in range(16)]
+TICK = [0]
+
+
+def next_obs():
+    TICK[0] += 1
+    return [RING[TICK[0] % len(RING)], RING[(TICK[0] + 1) % len(RING)]]
+
 trainers, state = {}, {}
 
 
@@ -70,11 +78,12 @@ def predict(n):
     if 'p' not in state:
         state['p'] = G.AnchorRefinePolicy().eval()
         for _ in range(5):
-            state['p'].predict_action_chunk(OBS)
+            state['p'].predict_action_chunk(next_obs())
     times = []
     for _ in range(n):
+        obs = next_obs()
         t0 = time.perf_counter()
-        state['p'].predict_action_chunk(OBS)
+        state['p'].predict_action_chunk(obs)
         times.append((time.perf_counter() - t0) * 1e3)
     return {'times': times}
 

@@ -21,6 +21,7 @@ import type {
   TrunkOptions,
 } from '../types.js';
 import { type Gr1Config, validateGr1Config } from './config.js';
+import { EncodingCache, tapeActive } from './encoding_cache.js';
 import { Gr1Head } from './head.js';
 import { SpatialSoftmax } from './keypoints.js';
 import { PerceiverResampler } from './perceiver.js';
@@ -75,6 +76,8 @@ export class Gr1Backbone extends Module implements Backbone {
   readonly embed_timestep: Embedding;
   readonly tokenizer: Tokenizer | undefined;
   private readonly seed: number;
+  /** Inference-time encodings of frames and instructions (each camera sees a frame `history` times). */
+  private readonly cache: EncodingCache;
 
   constructor(
     readonly config: Gr1Config,
@@ -89,6 +92,8 @@ export class Gr1Backbone extends Module implements Backbone {
     this.dim = d;
     this.history = config.history;
     this.cameras = [...config.cameras];
+    // a few steps' frames per camera: the L of the current window plus the next step's overlap
+    this.cache = new EncodingCache(2 * config.history);
     const kpTokens = (config.vision.keypoints ?? 0) > 0 ? 1 : 0;
     this.contextTokens = 2 + config.cameras.length * (config.resampler.numLatents + 1 + kpTokens);
     this.vision = this.registerModule('vision', new VisionTransformer(config.vision, rng.fork()));
@@ -170,37 +175,94 @@ export class Gr1Backbone extends Module implements Backbone {
   encode(obs: ObservationTensors): Context {
     const [b, l] = this.checkObs(obs);
     const d = this.dim;
-    const px = this.config.vision.imageSize;
-    const k = this.config.resampler.numLatents;
+    // Outside training and any gradient tape, per-frame and per-instruction encodings are constants of
+    // the weights: look them up (streaming inference, encoding_cache.ts) instead of recomputing them.
+    const cache = !this.training && !tapeActive() ? this.cache : undefined;
+    cache?.validate(this.parameters());
     const tokens = tf.tidy(() => {
-      // E_l: one instruction vector per sample, L2-normalized as GR-1 does with CLIP features.
-      const e = this.text.forward(obs.language); // [B, dt]
-      const unit = tf.div(e, tf.add(tf.norm(e, 'euclidean', -1, true), 1e-6));
-      const lang = tf.tile(tf.reshape(this.embed_lang.forward(unit), [b, 1, 1, d]), [1, l, 1, 1]); // [B, L, 1, d]
+      const lang = tf.tile(
+        tf.reshape(
+          this.perRow(cache, 'language', obs.language, (ids) => this.languageToken(ids)),
+          [b, 1, 1, d],
+        ),
+        [1, l, 1, 1],
+      ); // [B, L, 1, d]
       // E_s: arm Linear ⊕ gripper one-hot Linear → Linear, no nonlinearity.
       const oneHot = tf.oneHot(tf.cast(obs.gripperState, 'int32'), 2); // [B, L, 2]
       const arm = this.embed_arm_state.forward(obs.state); // [B, L, d]
       const grip = this.embed_gripper_state.forward(tf.cast(oneHot, 'float32')); // [B, L, d]
       const state = tf.reshape(this.embed_state.forward(tf.concat([arm, grip], -1)), [b, l, 1, d]); // [B, L, 1, d]
       const parts: tf.Tensor[] = [lang, state];
-      // E_v: one shared ViT + resampler; per-camera projections.
+      const px = this.config.vision.imageSize;
       this.cameras.forEach((cam, i) => {
-        const imgs = tf.reshape(obs.images[cam], [b * l, px, px, 3]); // [B·L, S, S, 3]
-        const { cls, patches } = this.vision.forward(imgs); // [B·L, dv], [B·L, P, dv]
-        const latents = this.resampler.forward(patches); // [B·L, K, dv]
-        const proj = this.camera_embed.at(i);
-        parts.push(tf.reshape(proj.embed_patch.forward(latents), [b, l, k, d])); // [B, L, K, d]
-        parts.push(tf.reshape(proj.embed_cls.forward(cls), [b, l, 1, d])); // [B, L, 1, d]
-        if (proj.keypoints && proj.embed_keypoints) {
-          const kp = proj.keypoints.forward(patches); // [B·L, 2K]
-          parts.push(tf.reshape(proj.embed_keypoints.forward(kp), [b, l, 1, d])); // [B, L, 1, d]
-        }
+        const imgs = tf.reshape(obs.images[cam], [b * l, px * px * 3]); // [B·L, S·S·3]
+        const cams = this.perRow(cache, `camera:${cam}`, imgs, (x) =>
+          this.cameraTokens(i, tf.reshape(x, [x.shape[0], px, px, 3])),
+        ); // [B·L, n, d]
+        parts.push(tf.reshape(cams, [b, l, cams.shape[1] ?? 0, d])); // [B, L, n, d]
       });
       const c = tf.concat(parts, 2); // [B, L, N, d]
       const time = tf.reshape(this.embed_timestep.weight, [1, l, 1, d]); // slot t's row, broadcast over tokens
       return tf.add(c, time);
     });
     return { tokens, historyMask: tf.cast(obs.historyMask, 'bool') };
+  }
+
+  /** E_l: ids [n, T] → [n, d], one instruction vector per row, L2-normalized as GR-1 does with CLIP features. */
+  private languageToken(ids: tf.Tensor): tf.Tensor {
+    const e = this.text.forward(ids); // [n, dt]
+    const unit = tf.div(e, tf.add(tf.norm(e, 'euclidean', -1, true), 1e-6));
+    return this.embed_lang.forward(unit); // [n, d]
+  }
+
+  /** E_v for camera i: one shared ViT + resampler, the camera's projections. images [n, S, S, 3] → [n, K+1(+1), d] */
+  private cameraTokens(i: number, images: tf.Tensor): tf.Tensor {
+    const n = images.shape[0];
+    const d = this.dim;
+    const { cls, patches } = this.vision.forward(images); // [n, dv], [n, P, dv]
+    const latents = this.resampler.forward(patches); // [n, K, dv]
+    const proj = this.camera_embed.at(i);
+    const out = [proj.embed_patch.forward(latents), tf.reshape(proj.embed_cls.forward(cls), [n, 1, d])]; // [n, K, d], [n, 1, d]
+    if (proj.keypoints && proj.embed_keypoints) {
+      const kp = proj.keypoints.forward(patches); // [n, 2K]
+      out.push(tf.reshape(proj.embed_keypoints.forward(kp), [n, 1, d])); // [n, 1, d]
+    }
+    return tf.concat(out, 1);
+  }
+
+  /**
+   * encode(rows) for the rows of x [n, …]; with a cache, only the rows it has not seen are encoded (as one
+   * batch) and the result is assembled from per-row encodings. Returns [n, …encoding].
+   */
+  private perRow(
+    cache: EncodingCache | undefined,
+    slot: string,
+    x: tf.Tensor,
+    encode: (rows: tf.Tensor) => tf.Tensor,
+  ): tf.Tensor {
+    if (!cache) return encode(x);
+    const n = x.shape[0];
+    const values = x.dataSync() as Float32Array | Int32Array;
+    const width = values.length / n;
+    const row = (j: number) => values.subarray(j * width, (j + 1) * width);
+    const rows: Array<tf.Tensor | undefined> = [];
+    const missing: number[] = [];
+    for (let j = 0; j < n; j++) {
+      rows[j] = cache.get(slot, row(j));
+      if (!rows[j]) missing.push(j);
+    }
+    const fresh = missing.length > 0 ? tf.unstack(encode(tf.gather(x, missing))) : []; // m × […]
+    missing.forEach((j, m) => {
+      rows[j] = fresh[m];
+    });
+    const out = tf.stack(rows as tf.Tensor[]); // [n, …]
+    // stored after use: storing may drop older entries, some of which this call just read
+    missing.forEach((j, m) => cache.set(slot, row(j), fresh[m], n));
+    return out;
+  }
+
+  protected override releaseResources(): void {
+    this.cache.clear();
   }
 
   createTrunk(opts: TrunkOptions): QueryTrunk {
