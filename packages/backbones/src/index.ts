@@ -56,6 +56,7 @@ export {
 export type {
   Backbone,
   Context,
+  EncodeOptions,
   HeadOptions,
   ObservationTensors,
   QueryTrunk,

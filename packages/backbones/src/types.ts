@@ -58,6 +58,15 @@ export interface HeadOptions {
   zeroInitOutput?: boolean;
 }
 
+export interface EncodeOptions {
+  /**
+   * Inference in a control loop: the backbone may reuse encodings of inputs it has seen with the same
+   * weights (GR-1: per-frame camera tokens and the instruction's token; its model.ts). Ignored in
+   * training mode and under a gradient tape. Default false.
+   */
+  reuseEncodings?: boolean;
+}
+
 /** A VLA backbone: encoders E_v, E_l, E_s building C, and factories for its trunk and read-out head. */
 export interface Backbone extends Module {
   readonly kind: string;
@@ -67,7 +76,7 @@ export interface Backbone extends Module {
   readonly history: number;
   readonly cameras: readonly string[];
   /** Eq. 1: observations → C. */
-  encode(obs: ObservationTensors): Context;
+  encode(obs: ObservationTensors, opts?: EncodeOptions): Context;
   createTrunk(opts: TrunkOptions): QueryTrunk;
   createHead(opts: HeadOptions): ReadoutHead;
   /** Token ids for instructions, padded to the text context length: [texts.length, T] int32. */

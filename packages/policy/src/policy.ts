@@ -224,7 +224,7 @@ export class AnchorRefinePolicy extends PolicyBase {
     try {
       const obs = this.observationTensors(hist);
       const parts = tf.tidy(() => {
-        const ctx = this.backbone.encode(obs);
+        const ctx = this.backbone.encode(obs, { reuseEncodings: true }); // a control loop: frames recur
         const a = this.anchor.forward(ctx);
         const r = this.config.refine;
         const f = this.refiner?.forward(ctx, r.input === 'explicit-anchor-concat' ? a.arm : undefined);

@@ -53,7 +53,7 @@ function encodeCounting(bb: Gr1Backbone, obs: ObservationTensors, training: bool
   };
   bb.train(training);
   try {
-    const ctx = bb.encode(obs);
+    const ctx = bb.encode(obs, { reuseEncodings: true });
     const out = Array.from(ctx.tokens.dataSync());
     tf.dispose([ctx.tokens, ctx.historyMask]);
     return { out, images };
@@ -122,11 +122,11 @@ describe('GR-1 encoding cache (streaming inference)', () => {
     const obs = stream(bb);
     bb.eval();
     const o = obs(0);
-    const first = bb.encode(o); // fills the cache
+    const first = bb.encode(o, { reuseEncodings: true }); // fills the cache
     tf.dispose([first.tokens, first.historyMask]);
     const w = bb.vision.parameters()[0];
     const { value, grads } = tf.variableGrads(() => {
-      const ctx = bb.encode(o);
+      const ctx = bb.encode(o, { reuseEncodings: true });
       ctx.historyMask.dispose();
       return tf.sum(tf.square(ctx.tokens)) as tf.Scalar;
     }, [w]);

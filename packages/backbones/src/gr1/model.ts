@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import type {
   Backbone,
   Context,
+  EncodeOptions,
   HeadOptions,
   ObservationTensors,
   QueryTrunk,
@@ -172,12 +173,12 @@ export class Gr1Backbone extends Module implements Backbone {
     return [b, l];
   }
 
-  encode(obs: ObservationTensors): Context {
+  encode(obs: ObservationTensors, opts: EncodeOptions = {}): Context {
     const [b, l] = this.checkObs(obs);
     const d = this.dim;
-    // Outside training and any gradient tape, per-frame and per-instruction encodings are constants of
-    // the weights: look them up (streaming inference, encoding_cache.ts) instead of recomputing them.
-    const cache = !this.training && !tapeActive() ? this.cache : undefined;
+    // In a control loop (reuseEncodings, outside training and any gradient tape) per-frame and
+    // per-instruction encodings are constants of the weights: look them up (encoding_cache.ts).
+    const cache = opts.reuseEncodings && !this.training && !tapeActive() ? this.cache : undefined;
     cache?.validate(this.parameters());
     const tokens = tf.tidy(() => {
       const lang = tf.tile(
@@ -195,9 +196,14 @@ export class Gr1Backbone extends Module implements Backbone {
       const parts: tf.Tensor[] = [lang, state];
       const px = this.config.vision.imageSize;
       this.cameras.forEach((cam, i) => {
+        if (!cache) {
+          const imgs = tf.reshape(obs.images[cam], [b * l, px, px, 3]); // [B·L, S, S, 3]
+          for (const t of this.cameraTokens(i, imgs)) parts.push(tf.reshape(t, [b, l, t.shape[1] ?? 0, d])); // [B, L, n, d]
+          return;
+        }
         const imgs = tf.reshape(obs.images[cam], [b * l, px * px * 3]); // [B·L, S·S·3]
         const cams = this.perRow(cache, `camera:${cam}`, imgs, (x) =>
-          this.cameraTokens(i, tf.reshape(x, [x.shape[0], px, px, 3])),
+          tf.concat(this.cameraTokens(i, tf.reshape(x, [x.shape[0], px, px, 3])), 1),
         ); // [B·L, n, d]
         parts.push(tf.reshape(cams, [b, l, cams.shape[1] ?? 0, d])); // [B, L, n, d]
       });
@@ -215,8 +221,8 @@ export class Gr1Backbone extends Module implements Backbone {
     return this.embed_lang.forward(unit); // [n, d]
   }
 
-  /** E_v for camera i: one shared ViT + resampler, the camera's projections. images [n, S, S, 3] → [n, K+1(+1), d] */
-  private cameraTokens(i: number, images: tf.Tensor): tf.Tensor {
+  /** E_v for camera i: one shared ViT + resampler, the camera's projections. images [n, S, S, 3] → [n, K, d], [n, 1, d] (, [n, 1, d]) */
+  private cameraTokens(i: number, images: tf.Tensor): tf.Tensor[] {
     const n = images.shape[0];
     const d = this.dim;
     const { cls, patches } = this.vision.forward(images); // [n, dv], [n, P, dv]
@@ -227,7 +233,7 @@ export class Gr1Backbone extends Module implements Backbone {
       const kp = proj.keypoints.forward(patches); // [n, 2K]
       out.push(tf.reshape(proj.embed_keypoints.forward(kp), [n, 1, d])); // [n, 1, d]
     }
-    return tf.concat(out, 1);
+    return out;
   }
 
   /**
