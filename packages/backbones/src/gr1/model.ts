@@ -263,7 +263,7 @@ export class Gr1Backbone extends Module implements Backbone {
     });
     const out = tf.stack(rows as tf.Tensor[]); // [n, …]
     // stored after use: storing may drop older entries, some of which this call just read
-    missing.forEach((j, m) => cache.set(slot, row(j), fresh[m], n));
+    for (const [m, j] of missing.entries()) cache.set(slot, row(j), fresh[m], n);
     return out;
   }
 
