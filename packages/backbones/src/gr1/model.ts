@@ -9,6 +9,7 @@
  * text transformer; E_s: arm Linear ⊕ gripper one-hot Linear → Linear), each projected to width d, plus
  * the slot's time embedding (GR-1 has no other position signal; query tokens get none).
  */
+import { nativeHostValues } from '@anchor-refine/core-tensors';
 import { Embedding, init, Linear, Module, ModuleList, Rng } from '@anchor-refine/nn';
 import * as tf from '@tensorflow/tfjs';
 import type {
@@ -248,7 +249,11 @@ export class Gr1Backbone extends Module implements Backbone {
   ): tf.Tensor {
     if (!cache) return encode(x);
     const n = x.shape[0];
-    const values = x.dataSync() as Float32Array | Int32Array;
+    // read in place on `native` (dataSync() would mark the array handed out: the pool could not reuse it)
+    const values: Float32Array | Int32Array =
+      x.dtype === 'float32'
+        ? (nativeHostValues(x) ?? (x.dataSync() as Float32Array))
+        : (x.dataSync() as Int32Array);
     const width = values.length / n;
     const row = (j: number) => values.subarray(j * width, (j + 1) * width);
     const rows: Array<tf.Tensor | undefined> = [];
