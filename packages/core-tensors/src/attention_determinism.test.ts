@@ -4,13 +4,14 @@
  * mask must not run the bias-grad kernel).
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { type AttentionArgs, loadAddon } from './addon.js';
-import { selectBackend, setThreads } from './backend.js';
+import { setThreads } from './backend.js';
 import { attentionBias } from './ops/attention_bias.js';
 import { fusedAttention } from './ops/fused_attention.js';
 import { nativeAvailable } from './test-utils/native_available.js';
 import { makeRng } from './test-utils/rng.js';
+import { useBackend } from './test-utils/use_backend.js';
 
 const native = nativeAvailable();
 
@@ -161,15 +162,7 @@ describe.skipIf(!native)('attention backward determinism (addon)', () => {
 });
 
 describe.skipIf(!native)('fusedAttention gradients (native backend)', () => {
-  let previous = '';
-  beforeAll(async () => {
-    previous = tf.getBackend();
-    await selectBackend('native');
-  });
-  afterAll(async () => {
-    setThreads(0);
-    await tf.setBackend(previous);
-  });
+  useBackend('native', () => setThreads(0));
   afterEach(() => {
     vi.restoreAllMocks();
   });

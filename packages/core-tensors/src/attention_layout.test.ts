@@ -8,8 +8,8 @@
  *   - itself with 1 and 2 threads (bit for bit).
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend, setThreads } from './backend.js';
+import { describe, expect, it } from 'vitest';
+import { setThreads } from './backend.js';
 import { fusedAttention } from './ops/fused_attention.js';
 import { fusedAttentionReference } from './ops/fused_attention_reference.js';
 import {
@@ -24,6 +24,7 @@ import {
 } from './test-utils/attention_oracle.js';
 import { nativeAvailable } from './test-utils/native_available.js';
 import { makeRng } from './test-utils/rng.js';
+import { useBackend } from './test-utils/use_backend.js';
 
 const native = nativeAvailable();
 
@@ -128,15 +129,7 @@ function cotangent(c: Case, seed: number): Float32Array {
 }
 
 describe.skipIf(!native)("fusedAttention layout 'bthd' (native)", () => {
-  let previous = '';
-  beforeAll(async () => {
-    previous = tf.getBackend();
-    await selectBackend('native');
-  });
-  afterAll(async () => {
-    setThreads(0);
-    await tf.setBackend(previous);
-  });
+  useBackend('native', () => setThreads(0));
 
   cases.forEach((c, i) => {
     it(`${c.name}: matches the composite reference on tfjs-cpu`, async () => {

@@ -8,9 +8,9 @@
  * constant mask costs no bias-gradient pass.
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadAddon } from './addon.js';
-import { selectBackend, setThreads } from './backend.js';
+import { setThreads } from './backend.js';
 import { fusedAttention } from './ops/fused_attention.js';
 import { fusedSelfAttentionPacked } from './ops/fused_self_attention_packed.js';
 import { fusedSelfAttentionPackedReference } from './ops/fused_self_attention_packed_reference.js';
@@ -27,6 +27,7 @@ import {
 } from './test-utils/attention_oracle.js';
 import { nativeAvailable } from './test-utils/native_available.js';
 import { makeRng } from './test-utils/rng.js';
+import { useBackend } from './test-utils/use_backend.js';
 
 const native = nativeAvailable();
 
@@ -114,15 +115,7 @@ function lengths(c: Case): { nOut: number; nGrad: number } {
 }
 
 describe.skipIf(!native)('fusedSelfAttentionPacked (native)', () => {
-  let previous = '';
-  beforeAll(async () => {
-    previous = tf.getBackend();
-    await selectBackend('native');
-  });
-  afterAll(async () => {
-    setThreads(0);
-    await tf.setBackend(previous);
-  });
+  useBackend('native', () => setThreads(0));
   afterEach(() => {
     vi.restoreAllMocks();
   });

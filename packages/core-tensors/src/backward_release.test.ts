@@ -1,12 +1,12 @@
 /** Early release in the backward pass: the same gradients, less memory held, nothing freed that is seen. */
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from './backend.js';
+import { describe, expect, it } from 'vitest';
 import { setBackwardRelease } from './backward_release.js';
 import { layerNorm } from './ops/layer_norm.js';
 import { nativeAvailable } from './test-utils/native_available.js';
 import { makeRng } from './test-utils/rng.js';
+import { useBackend } from './test-utils/use_backend.js';
 
 /** A residual block with fan-out (x feeds three branches), a weight used twice, and LayerNorm. */
 function model(x: tf.Tensor2D, w: tf.Variable, v: tf.Variable): tf.Scalar {
@@ -51,17 +51,7 @@ function peakBytes(backend: MathBackendCPU, fn: () => void): number {
 }
 
 describe.skipIf(!nativeAvailable())('backward release (native backend)', () => {
-  let previous = '';
-  let backend: MathBackendCPU;
-  beforeAll(async () => {
-    previous = tf.getBackend();
-    await selectBackend('native');
-    backend = tf.backend() as MathBackendCPU;
-  });
-  afterAll(async () => {
-    setBackwardRelease(true);
-    await tf.setBackend(previous);
-  });
+  const native = useBackend('native', () => setBackwardRelease(true));
 
   const rng = makeRng(5);
   const [rows, dim] = [64, 48];
@@ -95,8 +85,8 @@ describe.skipIf(!nativeAvailable())('backward release (native backend)', () => {
     expect(on.w).toEqual(off.w);
     expect(on.v).toEqual(off.v);
     expect(tf.memory().numTensors).toBe(before);
-    const peakOff = peakBytes(backend, () => variableGrads(false, xv, w, v));
-    const peakOn = peakBytes(backend, () => variableGrads(true, xv, w, v));
+    const peakOff = peakBytes(native(), () => variableGrads(false, xv, w, v));
+    const peakOn = peakBytes(native(), () => variableGrads(true, xv, w, v));
     expect(peakOn).toBeLessThan(0.8 * peakOff);
     tf.dispose([xv, w, v]);
   });

@@ -1,47 +1,36 @@
 /** The native backend's output-buffer pool: reuse happens, and never for an array someone may still hold. */
 import * as tf from '@tensorflow/tfjs';
-import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from './backend.js';
+import { describe, expect, it } from 'vitest';
 import { bufferPoolStats, clearBufferPool, outputF32 } from './buffer_pool.js';
 import { nativeAvailable } from './test-utils/native_available.js';
 import { makeRng } from './test-utils/rng.js';
+import { useBackend } from './test-utils/use_backend.js';
 
 describe.skipIf(!nativeAvailable())('output-buffer pool (native backend)', () => {
-  let previous = '';
-  let backend: MathBackendCPU;
-  beforeAll(async () => {
-    previous = tf.getBackend();
-    await selectBackend('native');
-    backend = tf.backend() as MathBackendCPU;
-  });
-  afterAll(async () => {
-    clearBufferPool(backend);
-    await tf.setBackend(previous);
-  });
+  const native = useBackend('native', () => clearBufferPool(native()));
 
   const N = 4096;
   const input = (seed: number) => tf.tensor1d(makeRng(seed).normals(N));
   /** The stored array of a tensor, read without marking it exposed (the test peeks like a kernel does). */
-  const stored = (t: tf.Tensor) => backend.data.get(t.dataId).values as Float32Array;
+  const stored = (t: tf.Tensor) => native().data.get(t.dataId).values as Float32Array;
 
   it('a disposed output array is reused for the next output of its size, and results stay right', () => {
-    clearBufferPool(backend);
+    clearBufferPool(native());
     const [a, b] = [input(1), input(2)];
     const first = tf.add(a, b);
     const firstArray = stored(first);
     first.dispose();
-    const before = bufferPoolStats(backend);
+    const before = bufferPoolStats(native());
     const second = tf.mul(a, b);
     expect(stored(second)).toBe(firstArray); // the same memory, a new tensor
-    expect(bufferPoolStats(backend)?.reused).toBe((before?.reused ?? 0) + 1);
+    expect(bufferPoolStats(native())?.reused).toBe((before?.reused ?? 0) + 1);
     const want = tf.tidy(() => tf.mul(a, b).arraySync() as number[]); // exposed: a fresh array
     expect(Array.from(second.dataSync())).toEqual(want);
     tf.dispose([a, b, second]);
   });
 
   it('never reuses an array handed out by dataSync / data', async () => {
-    clearBufferPool(backend);
+    clearBufferPool(native());
     const [a, b] = [input(3), input(4)];
     const sum = tf.add(a, b);
     const seen = sum.dataSync();
@@ -57,7 +46,7 @@ describe.skipIf(!nativeAvailable())('output-buffer pool (native backend)', () =>
   });
 
   it('never reuses the caller array of tf.tensor, nor an array still aliased by a reshape', () => {
-    clearBufferPool(backend);
+    clearBufferPool(native());
     const user = makeRng(5).normals(N);
     const userCopy = user.slice();
     const t = tf.tensor1d(user);
@@ -75,7 +64,7 @@ describe.skipIf(!nativeAvailable())('output-buffer pool (native backend)', () =>
   });
 
   it('never reuses an array whose buffer another tensor views (tfjs-cpu contiguous slices are subarrays)', () => {
-    clearBufferPool(backend);
+    clearBufferPool(native());
     const x = tf.tidy(() => tf.add(tf.tensor2d(makeRng(9).normals(2 * N), [2, N]), 1)); // pooled-eligible
     const rows = tf.unstack(x); // tfjs-cpu Unpack: views onto x's buffer
     const want = rows.map((r) => Float32Array.from(stored(r)));
@@ -92,11 +81,11 @@ describe.skipIf(!nativeAvailable())('output-buffer pool (native backend)', () =>
   });
 
   it('under IS_TEST a reused array comes back NaN-filled (so oracle tests catch unwritten elements)', () => {
-    clearBufferPool(backend);
+    clearBufferPool(native());
     const t = tf.tidy(() => tf.abs(input(13)));
     const arr = stored(t);
     t.dispose();
-    const again = outputF32(backend, N);
+    const again = outputF32(native(), N);
     expect(again).toBe(arr);
     expect(again.every(Number.isNaN)).toBe(true);
   });
