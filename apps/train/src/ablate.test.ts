@@ -24,6 +24,11 @@ describe('ablate', () => {
       'phase 1 only, deeper anchor',
       'refine (direct action)',
     ]);
+    // Capacity-matched deeper anchor: the anchor gains the refiner's trunk layers.
+    const deeper = (preset: 'small' | 'paper') =>
+      (ablationVariants(policyConfig(preset))[5].overrides as { anchor: { depth: number } }).anchor.depth;
+    expect(deeper('small')).toBe(4 + 1);
+    expect(deeper('paper')).toBe(12 + 4);
   });
 
   it('lists the variants that exist on X-VLA; the deeper anchor is a deeper denoiser', () => {
@@ -70,5 +75,23 @@ describe('ablate', () => {
     expect(deeper.refine.enabled).toBe(false);
     expect(formatAblation(r)).toMatch(/explicit anchor concatenation/);
     expect(JSON.parse(readFileSync(join(cfg.outDir, RUN_FILES.ablation), 'utf8')).variants).toHaveLength(3);
+
+    // --anchor: the variants start from a given phase-1 checkpoint; no shared phase 1 is trained.
+    const cfg2 = { ...cfg, outDir: mkdtempSync(join(tmpdir(), 'ablate-anchor-')) };
+    const shared = join(cfg.outDir, 'ablation', 'shared', 'anchor', 'final');
+    const r2 = await ablate(cfg2, {
+      episodes: 1,
+      tasks: ['push_pen'],
+      only: ['w/o gripper refinement'],
+      anchor: shared,
+      progress: false,
+      log: () => {},
+    });
+    expect(r2.variants.map((v) => v.name)).toEqual(['anchor-only (phase 1)', 'w/o gripper refinement']);
+    expect(r2.variants[0]).toEqual(r.variants[0]); // the same anchor on the same seeds
+    expect(existsSync(join(cfg2.outDir, 'ablation', 'shared'))).toBe(false);
+    await expect(
+      ablate(cfg2, { episodes: 1, anchor: join(cfg2.outDir, 'nope'), log: () => {} }),
+    ).rejects.toThrow(/ablate --anchor: .*nope is not a policy checkpoint/);
   });
 });

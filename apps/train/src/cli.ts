@@ -271,6 +271,8 @@ program
   .option('--episodes <n>', 'held-out seeds per task', int('--episodes'), 10)
   .option('--tasks <list>', "comma-separated task ids or 'all'", 'all')
   .option('--only <names>', 'comma-separated variant names (default: every variant)')
+  .option('--anchor <dir>', "shared phase-1 checkpoint (e.g. a demo's anchor/final) instead of training one")
+  .option('--seed-offset <n>', 'first evaluation seed per task', int('--seed-offset'), 1_000_000)
   .option('--no-progress', 'no progress bar')
   .action(async (o) => {
     const cfg = loadTrainConfig(o.config);
@@ -283,6 +285,8 @@ program
       episodes: o.episodes,
       tasks: parseTasks(o.tasks),
       only,
+      anchor: o.anchor,
+      seedOffset: o.seedOffset,
       progress: o.progress,
     });
     console.log(formatAblation(r));

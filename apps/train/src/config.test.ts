@@ -12,6 +12,9 @@ describe('train config', () => {
     expect(c.refine).toEqual(DEFAULT_PHASE.refine);
     expect(c.policy.preset).toBe('small');
     expect(c.policy.backbone).toBe('gr1');
+    expect(c.oversampleStart).toBeUndefined();
+    const o = validateTrainConfig({ dataset: 'd', outDir: 'o', oversampleStart: { frames: 8, factor: 3 } });
+    expect(o.oversampleStart).toEqual({ frames: 8, factor: 3 });
   });
 
   it.each([
@@ -37,6 +40,18 @@ describe('train config', () => {
     [
       { dataset: 'd', outDir: 'o', anchor: { lr: 0.001, minLr: 0.01 } },
       /anchor\.minLr is 0\.01; use a number in \[0, lr=0\.001\]/,
+    ],
+    [
+      { dataset: 'd', outDir: 'o', oversampleStart: { frames: 8, factor: 0 } },
+      /oversampleStart\.factor is 0; use an integer ≥ 1/,
+    ],
+    [
+      { dataset: 'd', outDir: 'o', oversampleStart: { factor: 2 } },
+      /oversampleStart\.frames is missing; give both frames and factor/,
+    ],
+    [
+      { dataset: 'd', outDir: 'o', oversampleStart: { frames: 8, factor: 2, tail: 1 } },
+      /oversampleStart\.tail is not a config field/,
     ],
   ])('rejects %j with a message that says how to fix it', (input, msg) => {
     expect(() => validateTrainConfig(input)).toThrow(msg);

@@ -62,6 +62,11 @@ export interface TrainConfig {
    * `dropState`), so the image pathway must carry the object's position. 0 = off.
    */
   stateDropout: number;
+  /**
+   * Both phases: the first `frames` frames of every training episode appear `factor` times per epoch
+   * (the sampler's `oversampleStart`). Absent = every frame once.
+   */
+  oversampleStart?: { frames: number; factor: number };
 }
 
 export const DEFAULT_PHASE: Record<PhaseName, PhaseConfig> = {
@@ -151,7 +156,7 @@ function phase(o: unknown, name: PhaseName): PhaseConfig {
 export function validateTrainConfig(input: unknown): TrainConfig {
   if (!isObj(input)) throw new TrainConfigError('(root)', 'must be a JSON object');
   const d = DEFAULT_TRAIN;
-  unknownKeys(input, ['dataset', 'outDir', ...Object.keys(d)], '');
+  unknownKeys(input, ['dataset', 'outDir', ...Object.keys(d), 'oversampleStart'], '');
   for (const k of ['dataset', 'outDir'] as const) {
     if (typeof input[k] !== 'string' || input[k] === '')
       throw new TrainConfigError(k, `is ${JSON.stringify(input[k])}; give a folder path (string)`);
@@ -271,6 +276,34 @@ export function validateTrainConfig(input: unknown): TrainConfig {
       'use a probability in [0, 1) (0 = off)',
     ),
   };
+  const os = input.oversampleStart;
+  if (os !== undefined) {
+    if (!isObj(os))
+      throw new TrainConfigError('oversampleStart', 'must be an object like {"frames": 8, "factor": 2}');
+    unknownKeys(os, ['frames', 'factor'], 'oversampleStart.');
+    const how = (what: string) => `use an integer ≥ 1 (${what})`;
+    for (const k of ['frames', 'factor'])
+      if (os[k] === undefined)
+        throw new TrainConfigError(`oversampleStart.${k}`, 'is missing; give both frames and factor');
+    cfg.oversampleStart = {
+      frames: num(
+        os,
+        'frames',
+        'oversampleStart.',
+        Number.NaN,
+        (v) => isInt(v) && v >= 1,
+        how('frames from each episode start'),
+      ),
+      factor: num(
+        os,
+        'factor',
+        'oversampleStart.',
+        Number.NaN,
+        (v) => isInt(v) && v >= 1,
+        how('times each appears per epoch'),
+      ),
+    };
+  }
   return cfg;
 }
 

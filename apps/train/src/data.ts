@@ -18,9 +18,16 @@ export const GRIPPER_INDEX = 5;
 export const GRIPPER_STATE_THRESHOLD = 0.2;
 export const CAMERAS = { 'observation.images.front': 'front', 'observation.images.wrist': 'wrist' } as const;
 
+export interface SamplerOptions {
+  seed: number;
+  batchSize: number;
+  valFraction: number;
+  oversampleStart?: { frames: number; factor: number };
+}
+
 export function samplerConfig(
   policy: AnyPolicyConfig,
-  opts: { seed: number; batchSize: number; valFraction: number },
+  opts: SamplerOptions,
 ): SamplerConfig {
   const shape = policyShape(policy);
   return {
@@ -40,13 +47,14 @@ export function samplerConfig(
     batchSize: opts.batchSize,
     imageSize: [shape.imageSize, shape.imageSize],
     dropLast: true,
+    ...(opts.oversampleStart ? { oversampleStart: opts.oversampleStart } : {}),
   };
 }
 
 export async function openSampler(
   root: string,
   policy: AnyPolicyConfig,
-  opts: { seed: number; batchSize: number; valFraction: number },
+  opts: SamplerOptions,
 ): Promise<Sampler> {
   const ds = await openDataset(root);
   return new Sampler(ds, samplerConfig(policy, opts));

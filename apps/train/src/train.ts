@@ -196,6 +196,7 @@ export async function trainPhase(
     seed: cfg.seed,
     batchSize: pc.batchSize,
     valFraction: cfg.valFraction,
+    oversampleStart: cfg.oversampleStart,
   });
   dist?.checkBatch(pc.batchSize, phase);
   const perEpoch = sampler.epochBatches('train', 0).length;

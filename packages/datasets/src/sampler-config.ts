@@ -36,6 +36,13 @@ export interface SamplerConfig {
   stats?: DatasetStats;
   /** drop the last incomplete batch of an epoch (default false: no frame is left out) */
   dropLast?: boolean;
+  /**
+   * Oversample the start of every training episode: frames whose index in their episode is below
+   * `frames` appear `factor` times in each training epoch (validation is never oversampled). On the
+   * approach the object's pose must come from the images (the arm has not moved yet), so those chunks
+   * carry the localisation a policy under-fits first. Absent = every frame once.
+   */
+  oversampleStart?: { frames: number; factor: number };
 }
 
 export type ResolvedSamplerConfig = SamplerConfig & {
@@ -175,6 +182,13 @@ export function validateSamplerConfig(cfg: SamplerConfig, ds: LeRobotDataset): R
         `is ${JSON.stringify(cfg.imageSize)}; must be [height, width] positive integers`,
       );
     }
+  }
+  const o = cfg.oversampleStart;
+  if (o !== undefined) {
+    if (o === null || typeof o !== 'object')
+      throw new ConfigError('oversampleStart', 'must be {frames, factor} or absent');
+    posInt(o.frames, 'oversampleStart.frames', 'must be an integer ≥ 1 (frames from the start of each episode)');
+    posInt(o.factor, 'oversampleStart.factor', 'must be an integer ≥ 1 (times each of those frames appears per epoch)');
   }
   return { ...cfg, stateKey, actionKey, dropLast: cfg.dropLast ?? false };
 }

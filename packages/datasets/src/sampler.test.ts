@@ -116,6 +116,28 @@ describe('split and epochs', () => {
     expect(s.epochBatches('val', 0).flatMap((x) => Array.from(x))).toEqual([5, 6, 7]);
     expect(new Sampler(ds, { ...base, dropLast: true }).epochBatches('train', 0)).toHaveLength(3);
   });
+
+  it('oversampleStart repeats each training episode’s first frames, never validation frames', () => {
+    // Train episodes 0 (frames 0..4), 2 (8..11), 3 (12..17); the first 2 frames of each appear 3 times.
+    const s = new Sampler(ds, { ...base, oversampleStart: { frames: 2, factor: 3 } });
+    const e0 = s.epochBatches('train', 0).flatMap((x) => Array.from(x));
+    const count = (f: number) => e0.filter((x) => x === f).length;
+    expect(e0).toHaveLength(15 + 3 * 2 * 2);
+    for (const f of [0, 1, 8, 9, 12, 13]) expect(count(f)).toBe(3);
+    for (const f of [2, 3, 4, 10, 11, 14, 15, 16, 17]) expect(count(f)).toBe(1);
+    expect(s.epochBatches('val', 0).flatMap((x) => Array.from(x))).toEqual([5, 6, 7]);
+    // More first frames than an episode has: the whole short episode repeats, nothing past its end.
+    // Train episode lengths 5, 4, 6: 15 frames + 5 + 4 + 5 repeats; episode 2 (8..11) all twice, 17 once.
+    const all = Array.from(
+      new Sampler(ds, { ...base, oversampleStart: { frames: 5, factor: 2 } }).frames('train'),
+    );
+    expect(all).toHaveLength(15 + 5 + 4 + 5);
+    for (const f of [8, 9, 10, 11]) expect(all.filter((x) => x === f)).toHaveLength(2);
+    expect(all.filter((x) => x === 17)).toHaveLength(1);
+    expect(() => new Sampler(ds, { ...base, oversampleStart: { frames: 2, factor: 0 } })).toThrow(
+      /oversampleStart\.factor/,
+    );
+  });
 });
 
 describe('DataLoader (worker threads)', () => {

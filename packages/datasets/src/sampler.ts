@@ -93,15 +93,26 @@ export class Sampler {
     return { train, val: val.sort((a, b) => a - b) };
   }
 
-  /** Global frame indices of a split (every frame of its episodes, in episode order). */
+  /**
+   * Global frame indices of a split (every frame of its episodes, in episode order). With
+   * `oversampleStart`, each training episode's first frames repeat right after it, `factor` times in all.
+   */
   frames(split: Split): Int32Array {
     const eps = this.splitEpisodes[split];
-    const total = eps.reduce((s, e) => s + this.dataset.episodes[e].length, 0);
+    const over = split === 'train' ? this.config.oversampleStart : undefined;
+    const extra = (len: number) => (over ? Math.min(over.frames, len) * (over.factor - 1) : 0);
+    const total = eps.reduce(
+      (s, e) => s + this.dataset.episodes[e].length + extra(this.dataset.episodes[e].length),
+      0,
+    );
     const out = new Int32Array(total);
     let o = 0;
     for (const e of eps) {
       const ep = this.dataset.episodes[e];
       for (let g = ep.from; g < ep.to; g++) out[o++] = g;
+      if (!over) continue;
+      const end = Math.min(ep.from + over.frames, ep.to);
+      for (let r = 1; r < over.factor; r++) for (let g = ep.from; g < end; g++) out[o++] = g;
     }
     return out;
   }

@@ -9,7 +9,7 @@ import type { GripperVariant } from '@anchor-refine/gripper-refinement';
 import type { RefinerInput, RefineTarget } from '@anchor-refine/residual-refiner';
 
 export interface AnchorConfig {
-  /** Anchor trunk depth; default = the backbone's (GR-1 12). "phase 1 only, deeper anchor": 18. */
+  /** Anchor trunk depth; default = the backbone's (GR-1 12). "phase 1 only, deeper anchor": + the refiner's depth. */
   depth: number;
   /** β of Eq. 4. */
   beta: number;
