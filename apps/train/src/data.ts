@@ -25,10 +25,7 @@ export interface SamplerOptions {
   oversampleStart?: { frames: number; factor: number };
 }
 
-export function samplerConfig(
-  policy: AnyPolicyConfig,
-  opts: SamplerOptions,
-): SamplerConfig {
+export function samplerConfig(policy: AnyPolicyConfig, opts: SamplerOptions): SamplerConfig {
   const shape = policyShape(policy);
   return {
     history: shape.history,

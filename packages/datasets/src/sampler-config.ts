@@ -187,8 +187,16 @@ export function validateSamplerConfig(cfg: SamplerConfig, ds: LeRobotDataset): R
   if (o !== undefined) {
     if (o === null || typeof o !== 'object')
       throw new ConfigError('oversampleStart', 'must be {frames, factor} or absent');
-    posInt(o.frames, 'oversampleStart.frames', 'must be an integer ≥ 1 (frames from the start of each episode)');
-    posInt(o.factor, 'oversampleStart.factor', 'must be an integer ≥ 1 (times each of those frames appears per epoch)');
+    posInt(
+      o.frames,
+      'oversampleStart.frames',
+      'must be an integer ≥ 1 (frames from the start of each episode)',
+    );
+    posInt(
+      o.factor,
+      'oversampleStart.factor',
+      'must be an integer ≥ 1 (times each of those frames appears per epoch)',
+    );
   }
   return { ...cfg, stateKey, actionKey, dropLast: cfg.dropLast ?? false };
 }
