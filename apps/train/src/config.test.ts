@@ -15,6 +15,12 @@ describe('train config', () => {
     expect(c.oversampleStart).toBeUndefined();
     const o = validateTrainConfig({ dataset: 'd', outDir: 'o', oversampleStart: { frames: 8, factor: 3 } });
     expect(o.oversampleStart).toEqual({ frames: 8, factor: 3 });
+    const w = validateTrainConfig({
+      dataset: 'd',
+      outDir: 'o',
+      oversampleSwitches: { before: 4, after: 0, factor: 2 },
+    });
+    expect(w.oversampleSwitches).toEqual({ before: 4, after: 0, factor: 2 });
   });
 
   it.each([
@@ -52,6 +58,10 @@ describe('train config', () => {
     [
       { dataset: 'd', outDir: 'o', oversampleStart: { frames: 8, factor: 2, tail: 1 } },
       /oversampleStart\.tail is not a config field/,
+    ],
+    [
+      { dataset: 'd', outDir: 'o', oversampleSwitches: { before: 4, after: -1, factor: 2 } },
+      /oversampleSwitches\.after is -1; use an integer ≥ 0/,
     ],
   ])('rejects %j with a message that says how to fix it', (input, msg) => {
     expect(() => validateTrainConfig(input)).toThrow(msg);

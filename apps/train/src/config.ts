@@ -67,6 +67,11 @@ export interface TrainConfig {
    * (the sampler's `oversampleStart`). Absent = every frame once.
    */
   oversampleStart?: { frames: number; factor: number };
+  /**
+   * Both phases: the frames from `before` frames ahead of each gripper-command change to `after` frames
+   * past it appear `factor` times per epoch (the sampler's `oversampleSwitches`). Absent = off.
+   */
+  oversampleSwitches?: { before: number; after: number; factor: number };
 }
 
 export const DEFAULT_PHASE: Record<PhaseName, PhaseConfig> = {
@@ -156,7 +161,7 @@ function phase(o: unknown, name: PhaseName): PhaseConfig {
 export function validateTrainConfig(input: unknown): TrainConfig {
   if (!isObj(input)) throw new TrainConfigError('(root)', 'must be a JSON object');
   const d = DEFAULT_TRAIN;
-  unknownKeys(input, ['dataset', 'outDir', ...Object.keys(d), 'oversampleStart'], '');
+  unknownKeys(input, ['dataset', 'outDir', ...Object.keys(d), 'oversampleStart', 'oversampleSwitches'], '');
   for (const k of ['dataset', 'outDir'] as const) {
     if (typeof input[k] !== 'string' || input[k] === '')
       throw new TrainConfigError(k, `is ${JSON.stringify(input[k])}; give a folder path (string)`);
@@ -301,6 +306,32 @@ export function validateTrainConfig(input: unknown): TrainConfig {
         Number.NaN,
         (v) => isInt(v) && v >= 1,
         how('times each appears per epoch'),
+      ),
+    };
+  }
+  const ow = input.oversampleSwitches;
+  if (ow !== undefined) {
+    if (!isObj(ow))
+      throw new TrainConfigError(
+        'oversampleSwitches',
+        'must be an object like {"before": 4, "after": 1, "factor": 2}',
+      );
+    unknownKeys(ow, ['before', 'after', 'factor'], 'oversampleSwitches.');
+    for (const k of ['before', 'after', 'factor'])
+      if (ow[k] === undefined)
+        throw new TrainConfigError(`oversampleSwitches.${k}`, 'is missing; give before, after and factor');
+    const p = 'oversampleSwitches.';
+    const frames = (v: number) => isInt(v) && v >= 0;
+    cfg.oversampleSwitches = {
+      before: num(ow, 'before', p, Number.NaN, frames, 'use an integer ≥ 0 (frames before the switch)'),
+      after: num(ow, 'after', p, Number.NaN, frames, 'use an integer ≥ 0 (frames after the switch)'),
+      factor: num(
+        ow,
+        'factor',
+        p,
+        Number.NaN,
+        (v) => isInt(v) && v >= 1,
+        'use an integer ≥ 1 (times per epoch)',
       ),
     };
   }

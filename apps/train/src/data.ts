@@ -23,6 +23,7 @@ export interface SamplerOptions {
   batchSize: number;
   valFraction: number;
   oversampleStart?: { frames: number; factor: number };
+  oversampleSwitches?: { before: number; after: number; factor: number };
 }
 
 export function samplerConfig(policy: AnyPolicyConfig, opts: SamplerOptions): SamplerConfig {
@@ -45,6 +46,7 @@ export function samplerConfig(policy: AnyPolicyConfig, opts: SamplerOptions): Sa
     imageSize: [shape.imageSize, shape.imageSize],
     dropLast: true,
     ...(opts.oversampleStart ? { oversampleStart: opts.oversampleStart } : {}),
+    ...(opts.oversampleSwitches ? { oversampleSwitches: opts.oversampleSwitches } : {}),
   };
 }
 

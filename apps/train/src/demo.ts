@@ -100,6 +100,49 @@ export const DEMO_STATE_DROPOUT = 0.8;
  */
 export const DEMO_OVERSAMPLE_START = { frames: 8, factor: 3 } as const;
 
+/**
+ * The training config the demo writes to `<run>/train-config.json` (the shipped checkpoint's
+ * `recipe.json` records the full plan's, and a test keeps the two equal).
+ */
+export function demoTrainConfig(
+  plan: DemoPlan,
+  run: string,
+  backbone: BackboneType = 'gr1',
+  preset: 'tiny' | 'small' = 'small',
+): TrainConfig {
+  return validateTrainConfig({
+    dataset: join(run, 'data'),
+    outDir: run,
+    policy:
+      backbone === 'gr1'
+        ? { backbone, preset, overrides: { seed: 0, ...DEMO_GR1_OVERRIDES } }
+        : { backbone, preset, overrides: { seed: 0 } },
+    seed: 0,
+    valFraction: 0.05,
+    anchor: {
+      steps: plan.anchorSteps,
+      batchSize: plan.anchorBatch,
+      lr: 1e-3,
+      // 100, not 50: with 50 the same 4000-step run trained to a 1.5–2× higher loss and ~2 % closed-loop
+      // success (two runs) against 29–36 % with 100 (two runs): lr 1e-3 from scratch needs the longer ramp.
+      warmupSteps: Math.min(100, Math.floor(plan.anchorSteps / 10)),
+    },
+    refine: {
+      steps: plan.refineSteps,
+      batchSize: plan.refineBatch,
+      lr: 5e-4,
+      warmupSteps: Math.min(20, Math.floor(plan.refineSteps / 10)),
+    },
+    stateDropout: backbone === 'gr1' ? DEMO_STATE_DROPOUT : 0,
+    ...(backbone === 'gr1' ? { oversampleStart: { ...DEMO_OVERSAMPLE_START } } : {}),
+    checkpointEvery: Math.max(1, Math.floor(plan.anchorSteps / 3)),
+    keepLast: 2,
+    logEvery: 5,
+    validateEvery: Math.max(1, Math.floor(plan.anchorSteps / 5)),
+    valBatches: 2,
+  });
+}
+
 export interface DemoOptions {
   quick?: boolean;
   out?: string;
@@ -173,37 +216,7 @@ export async function demo(o: DemoOptions = {}): Promise<DemoResult> {
   await timed('collect', () =>
     collect({ root: dataset, episodesPerTask: plan.episodesPerTask, imageSize, log }),
   );
-  const cfg: TrainConfig = validateTrainConfig({
-    dataset,
-    outDir: run,
-    policy:
-      backbone === 'gr1'
-        ? { backbone, preset, overrides: { seed: 0, ...DEMO_GR1_OVERRIDES } }
-        : { backbone, preset, overrides: { seed: 0 } },
-    seed: 0,
-    valFraction: 0.05,
-    anchor: {
-      steps: plan.anchorSteps,
-      batchSize: plan.anchorBatch,
-      lr: 1e-3,
-      // 100, not 50: with 50 the same 4000-step run trained to a 1.5–2× higher loss and ~2 % closed-loop
-      // success (two runs) against 29–36 % with 100 (two runs): lr 1e-3 from scratch needs the longer ramp.
-      warmupSteps: Math.min(100, Math.floor(plan.anchorSteps / 10)),
-    },
-    refine: {
-      steps: plan.refineSteps,
-      batchSize: plan.refineBatch,
-      lr: 5e-4,
-      warmupSteps: Math.min(20, Math.floor(plan.refineSteps / 10)),
-    },
-    stateDropout: backbone === 'gr1' ? DEMO_STATE_DROPOUT : 0,
-    ...(backbone === 'gr1' ? { oversampleStart: { ...DEMO_OVERSAMPLE_START } } : {}),
-    checkpointEvery: Math.max(1, Math.floor(plan.anchorSteps / 3)),
-    keepLast: 2,
-    logEvery: 5,
-    validateEvery: Math.max(1, Math.floor(plan.anchorSteps / 5)),
-    valBatches: 2,
-  });
+  const cfg = demoTrainConfig(plan, run, backbone, preset);
   const cfgFile = join(run, 'train-config.json');
   writeFileSync(cfgFile, `${JSON.stringify(cfg, null, 2)}\n`);
   const nproc = demoRanks(plan.nproc ?? 1, log);

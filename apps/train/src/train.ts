@@ -197,6 +197,7 @@ export async function trainPhase(
     batchSize: pc.batchSize,
     valFraction: cfg.valFraction,
     oversampleStart: cfg.oversampleStart,
+    oversampleSwitches: cfg.oversampleSwitches,
   });
   dist?.checkBatch(pc.batchSize, phase);
   const perEpoch = sampler.epochBatches('train', 0).length;

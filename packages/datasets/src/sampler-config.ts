@@ -43,6 +43,12 @@ export interface SamplerConfig {
    * carry the localisation a policy under-fits first. Absent = every frame once.
    */
   oversampleStart?: { frames: number; factor: number };
+  /**
+   * Oversample the frames around every change of the gripper command in a training episode: from `before`
+   * frames before the first frame with the new command to `after` frames after it, `factor` times per
+   * epoch. Grasps and releases are where a centimetre decides success. Absent = no such repeats.
+   */
+  oversampleSwitches?: { before: number; after: number; factor: number };
 }
 
 export type ResolvedSamplerConfig = SamplerConfig & {
@@ -195,6 +201,22 @@ export function validateSamplerConfig(cfg: SamplerConfig, ds: LeRobotDataset): R
     posInt(
       o.factor,
       'oversampleStart.factor',
+      'must be an integer ≥ 1 (times each of those frames appears per epoch)',
+    );
+  }
+  const w = cfg.oversampleSwitches;
+  if (w !== undefined) {
+    if (w === null || typeof w !== 'object')
+      throw new ConfigError('oversampleSwitches', 'must be {before, after, factor} or absent');
+    for (const k of ['before', 'after'] as const)
+      if (!Number.isInteger(w[k]) || w[k] < 0)
+        throw new ConfigError(
+          `oversampleSwitches.${k}`,
+          `is ${JSON.stringify(w[k])}; must be an integer ≥ 0 (frames)`,
+        );
+    posInt(
+      w.factor,
+      'oversampleSwitches.factor',
       'must be an integer ≥ 1 (times each of those frames appears per epoch)',
     );
   }

@@ -138,6 +138,30 @@ describe('split and epochs', () => {
       /oversampleStart\.factor/,
     );
   });
+
+  it('oversampleSwitches repeats the frames around each gripper switch; rules combine by their largest factor', () => {
+    // The gripper command closes at frame ⌈len/2⌉: episode 0 (len 5) at 3 → global 3; episode 2 (len 4,
+    // from 8) at 2 → 10; episode 3 (len 6, from 12) at 3 → 15. One frame before and none after, twice.
+    const sw = { before: 1, after: 0, factor: 2 };
+    const f = Array.from(new Sampler(ds, { ...base, oversampleSwitches: sw }).frames('train'));
+    const count = (xs: number[], g: number) => xs.filter((x) => x === g).length;
+    expect(f).toHaveLength(15 + 6);
+    for (const g of [2, 3, 9, 10, 14, 15]) expect(count(f, g)).toBe(2);
+    for (const g of [0, 1, 4, 8, 11, 12, 13, 16, 17]) expect(count(f, g)).toBe(1);
+    // With the first 3 frames 3×: frame 2 is in both rules and appears 3 times, not 4.
+    const both = Array.from(
+      new Sampler(ds, { ...base, oversampleSwitches: sw, oversampleStart: { frames: 3, factor: 3 } }).frames(
+        'train',
+      ),
+    );
+    expect(count(both, 2)).toBe(3);
+    expect(count(both, 3)).toBe(2);
+    expect(count(both, 10)).toBe(3); // episode 2's frame 2: start and switch
+    expect(new Sampler(ds, { ...base, oversampleSwitches: sw }).frames('val')).toHaveLength(3);
+    expect(
+      () => new Sampler(ds, { ...base, oversampleSwitches: { before: -1, after: 0, factor: 2 } }),
+    ).toThrow(/oversampleSwitches\.before: is -1/);
+  });
 });
 
 describe('DataLoader (worker threads)', () => {

@@ -94,27 +94,47 @@ export class Sampler {
   }
 
   /**
-   * Global frame indices of a split (every frame of its episodes, in episode order). With
-   * `oversampleStart`, each training episode's first frames repeat right after it, `factor` times in all.
+   * Global frame indices of a split (every frame of its episodes, in episode order). In the training split
+   * `oversampleStart` / `oversampleSwitches` repeat some frames right after their episode: a frame appears
+   * as many times as the largest factor of a rule that covers it.
    */
   frames(split: Split): Int32Array {
     const eps = this.splitEpisodes[split];
-    const over = split === 'train' ? this.config.oversampleStart : undefined;
-    const extra = (len: number) => (over ? Math.min(over.frames, len) * (over.factor - 1) : 0);
-    const total = eps.reduce(
-      (s, e) => s + this.dataset.episodes[e].length + extra(this.dataset.episodes[e].length),
-      0,
-    );
+    const counts = eps.map((e) => this.frameRepeats(e, split));
+    const total = counts.reduce((s, c) => s + c.reduce((a, b) => a + b, 0), 0);
     const out = new Int32Array(total);
     let o = 0;
-    for (const e of eps) {
+    eps.forEach((e, k) => {
       const ep = this.dataset.episodes[e];
+      const c = counts[k];
       for (let g = ep.from; g < ep.to; g++) out[o++] = g;
-      if (!over) continue;
-      const end = Math.min(ep.from + over.frames, ep.to);
-      for (let r = 1; r < over.factor; r++) for (let g = ep.from; g < end; g++) out[o++] = g;
-    }
+      for (let r = 2; r <= Math.max(...c); r++)
+        for (let g = ep.from; g < ep.to; g++) if (c[g - ep.from] >= r) out[o++] = g;
+    });
     return out;
+  }
+
+  /** Times each frame of an episode appears per epoch (1 outside the oversampling rules). */
+  private frameRepeats(e: number, split: Split): Uint16Array {
+    const ep = this.dataset.episodes[e];
+    const n = ep.to - ep.from;
+    const c = new Uint16Array(n).fill(1);
+    if (split !== 'train') return c;
+    const start = this.config.oversampleStart;
+    if (start) for (let f = 0; f < Math.min(start.frames, n); f++) c[f] = Math.max(c[f], start.factor);
+    const sw = this.config.oversampleSwitches;
+    if (sw) {
+      const col = this.dataset.column(this.config.actionKey);
+      const D = this.actionDim;
+      const gi = this.config.gripper.actionIndex;
+      const bin = (f: number) => this.actionGripper.toBinary(col[(ep.from + f) * D + gi]);
+      for (let f = 1; f < n; f++) {
+        if (bin(f) === bin(f - 1)) continue; // frame f is the first with the new gripper command
+        for (let w = Math.max(0, f - sw.before); w <= Math.min(n - 1, f + sw.after); w++)
+          c[w] = Math.max(c[w], sw.factor);
+      }
+    }
+    return c;
   }
 
   /**
