@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEMO_PLANS, demoTrainConfig, PRETRAINED_CHECKPOINT } from './demo.js';
+import { DEMO_PLANS, demoPlan, demoTrainConfig, PRETRAINED_CHECKPOINT } from './demo.js';
 import { buildPolicyConfig } from './train.js';
 
 const read = (f: string) => JSON.parse(readFileSync(join(PRETRAINED_CHECKPOINT, f), 'utf8'));
@@ -20,5 +20,14 @@ describe('shipped checkpoint', () => {
     // Held-out results as the demo printed them: 30 seeds per task from 1,000,000.
     expect(recipe.heldOutEval.episodesPerTask).toBe(DEMO_PLANS.full.evalEpisodes);
     expect(recipe.heldOutEval.seedOffset).toBe(1_000_000);
+  });
+
+  it('is evaluated by the quick GR-1 small demo only; other quick demos evaluate what they trained', () => {
+    expect(demoPlan(true).pretrained).toBe(PRETRAINED_CHECKPOINT);
+    expect(demoPlan(true, 'xvla').pretrained).toBeUndefined();
+    expect(demoPlan(true, 'gr1', 'tiny').pretrained).toBeUndefined();
+    expect(demoPlan(true, 'xvla').anchorSteps).toBe(DEMO_PLANS.quick.anchorSteps);
+    expect(demoPlan(false)).toBe(DEMO_PLANS.full);
+    expect(demoPlan(false, 'xvla')).toBe(DEMO_PLANS.fullXvla);
   });
 });

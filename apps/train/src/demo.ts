@@ -46,7 +46,7 @@ export interface DemoPlan {
 /** The checkpoint the full demo's recipe made, shipped in the repo (see its README.md for the command). */
 export const PRETRAINED_CHECKPOINT = fileURLToPath(new URL('../pretrained/gr1-small-sim', import.meta.url));
 
-export const DEMO_PLANS: Record<'quick' | 'full', DemoPlan> = {
+export const DEMO_PLANS: Record<'quick' | 'full' | 'fullXvla', DemoPlan> = {
   quick: {
     episodesPerTask: 8,
     anchorSteps: 150,
@@ -73,7 +73,31 @@ export const DEMO_PLANS: Record<'quick' | 'full', DemoPlan> = {
     evalEpisodes: 30,
     offlineFrames: 300,
   },
+  // An X-VLA step costs several GR-1 steps (its flow head denoises 30 actions, and every phase-2 step
+  // first runs the frozen denoiser's 10 passes to draw the anchor; README, X-VLA section), so the GR-1 plan
+  // would take over an hour on 2 cores. The same data and evaluation in ≤ 30 min: fewer steps.
+  fullXvla: {
+    episodesPerTask: 100,
+    anchorSteps: 1500,
+    refineSteps: 300,
+    anchorBatch: 32,
+    refineBatch: 32,
+    nproc: 2,
+    evalEpisodes: 30,
+    offlineFrames: 300,
+  },
 };
+
+/**
+ * The plan a demo runs. The quick demo's shipped checkpoint is a GR-1 `small` policy, so only that
+ * backbone and preset evaluate it; any other quick demo evaluates the policy it trained.
+ */
+export function demoPlan(quick: boolean, backbone: BackboneType = 'gr1', preset = 'small'): DemoPlan {
+  if (!quick) return DEMO_PLANS[backbone === 'xvla' ? 'fullXvla' : 'full'];
+  if (backbone === 'gr1' && preset === 'small') return DEMO_PLANS.quick;
+  const { pretrained: _, ...own } = DEMO_PLANS.quick;
+  return own;
+}
 
 /**
  * The demo's GR-1 changes to the `small` preset (which stays as it is: the engine bench's peer mirrors it).
@@ -186,7 +210,7 @@ function demoRanks(want: number, log: (m: string) => void): number {
 
 export async function demo(o: DemoOptions = {}): Promise<DemoResult> {
   const log = o.log ?? ((m: string) => console.log(m));
-  const plan = { ...DEMO_PLANS[o.quick ? 'quick' : 'full'], ...(o.plan ?? {}) };
+  const plan = { ...demoPlan(o.quick ?? false, o.backbone, o.preset), ...(o.plan ?? {}) };
   const run = o.out ?? join('runs', o.quick ? 'anchor-refine-demo-quick' : 'anchor-refine-demo');
   if (existsSync(run)) {
     if (!existsSync(join(run, MARKER)))
