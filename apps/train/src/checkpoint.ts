@@ -1,6 +1,7 @@
 /**
  * Training checkpoints: `<phaseDir>/checkpoints/step-XXXXXXXX/` holding the policy folder (`policy/`),
- * the optimizer moments (`optimizer.safetensors`), `state.json` (step, phase) and `manifest.json`
+ * the optimizer moments (`optimizer.safetensors`), the weight average when the run keeps one
+ * (`ema.safetensors`), `state.json` (step, phase) and `manifest.json`
  * (sha256 of every file, written last). A checkpoint is assembled in a hidden temp folder and renamed
  * into place, so a kill -9 leaves either the whole checkpoint or none. Loading verifies every checksum;
  * a corrupt checkpoint is refused (never repaired or overwritten).
@@ -9,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import type { Optimizer } from '@anchor-refine/nn';
+import type { Ema, Optimizer } from '@anchor-refine/nn';
 import { loadSafetensors, saveSafetensors, toTensors } from '@anchor-refine/nn';
 import { type AnyPolicy, loadPolicy, savePolicy } from '@anchor-refine/policy';
 import * as tf from '@tensorflow/tfjs';
@@ -101,6 +102,7 @@ export async function saveCheckpoint(
   optimizer: Optimizer,
   state: TrainingState,
   keepLast: number,
+  ema?: Ema,
 ): Promise<string> {
   const root = checkpointsDir(phaseDir);
   return writingTo(root, async () => {
@@ -119,6 +121,14 @@ export async function saveCheckpoint(
         await saveSafetensors(join(tmp, 'optimizer.safetensors'), opt, { format: 'pt' });
       } finally {
         tf.dispose([...opt.values()]);
+      }
+      if (ema) {
+        const avg = ema.stateDict();
+        try {
+          await saveSafetensors(join(tmp, EMA_FILE), avg, { format: 'pt' });
+        } finally {
+          tf.dispose([...avg.values()]);
+        }
       }
       await writeFile(join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
       const files: Record<string, string> = {};
@@ -193,6 +203,26 @@ export async function loadOptimizer(dir: string, optimizer: Optimizer): Promise<
       dir,
       `optimizer.safetensors does not fit this model: ${(err as Error).message}`,
     );
+  } finally {
+    tf.dispose([...tensors.values()]);
+  }
+}
+
+const EMA_FILE = 'ema.safetensors';
+
+/** Restores the weight average a checkpoint holds; a run with `emaDecay` cannot resume from one without it. */
+export async function loadEma(dir: string, ema: Ema): Promise<void> {
+  if (!existsSync(join(dir, EMA_FILE)))
+    throw new CheckpointError(
+      dir,
+      `has no ${EMA_FILE}: it was written by a run without emaDecay. Resume with the same emaDecay it had (0), or train again without --resume.`,
+    );
+  const file = await loadSafetensors(join(dir, EMA_FILE));
+  const tensors = toTensors(file.tensors);
+  try {
+    ema.loadStateDict(tensors);
+  } catch (err) {
+    throw new CheckpointError(dir, `${EMA_FILE} does not fit this model: ${(err as Error).message}`);
   } finally {
     tf.dispose([...tensors.values()]);
   }

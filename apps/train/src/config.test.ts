@@ -21,6 +21,8 @@ describe('train config', () => {
       oversampleSwitches: { before: 4, after: 0, factor: 2 },
     });
     expect(w.oversampleSwitches).toEqual({ before: 4, after: 0, factor: 2 });
+    expect(c.emaDecay).toBe(0);
+    expect(validateTrainConfig({ dataset: 'd', outDir: 'o', emaDecay: 0.999 }).emaDecay).toBe(0.999);
   });
 
   it.each([
@@ -63,6 +65,7 @@ describe('train config', () => {
       { dataset: 'd', outDir: 'o', oversampleSwitches: { before: 4, after: -1, factor: 2 } },
       /oversampleSwitches\.after is -1; use an integer ≥ 0/,
     ],
+    [{ dataset: 'd', outDir: 'o', emaDecay: 1 }, /emaDecay is 1; use a decay in \[0, 1\)/],
   ])('rejects %j with a message that says how to fix it', (input, msg) => {
     expect(() => validateTrainConfig(input)).toThrow(msg);
   });

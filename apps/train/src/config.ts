@@ -63,6 +63,11 @@ export interface TrainConfig {
    */
   stateDropout: number;
   /**
+   * Both phases: decay cap of an exponential moving average of the trained weights (nn `Ema`); the
+   * phase's `final/` policy holds the average, checkpoints hold both. 0 = off (final = last weights).
+   */
+  emaDecay: number;
+  /**
    * Both phases: the first `frames` frames of every training episode appear `factor` times per epoch
    * (the sampler's `oversampleStart`). Absent = every frame once.
    */
@@ -99,6 +104,7 @@ export const DEFAULT_TRAIN: Omit<TrainConfig, 'dataset' | 'outDir'> = {
   // overfit a few thousand frames without it.
   augmentShift: 4,
   stateDropout: 0,
+  emaDecay: 0,
 };
 
 export class TrainConfigError extends Error {
@@ -279,6 +285,14 @@ export function validateTrainConfig(input: unknown): TrainConfig {
       d.stateDropout,
       (v) => v >= 0 && v < 1,
       'use a probability in [0, 1) (0 = off)',
+    ),
+    emaDecay: num(
+      input,
+      'emaDecay',
+      '',
+      d.emaDecay,
+      (v) => v >= 0 && v < 1,
+      'use a decay in [0, 1), e.g. 0.999 (0 = off)',
     ),
   };
   const os = input.oversampleStart;

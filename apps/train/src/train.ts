@@ -10,7 +10,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { selectBackend } from '@anchor-refine/core-tensors';
 import type { Sampler } from '@anchor-refine/datasets';
-import { AdamW, cosineWithWarmup, noDecayRule } from '@anchor-refine/nn';
+import { AdamW, cosineWithWarmup, Ema, noDecayRule } from '@anchor-refine/nn';
 import {
   type AnyPolicy,
   type AnyPolicyConfig,
@@ -27,6 +27,7 @@ import { augmentBatch, dropState } from './augment.js';
 import {
   listCheckpoints,
   loadCheckpointPolicy,
+  loadEma,
   loadOptimizer,
   removeStaleTemps,
   saveCheckpoint,
@@ -236,6 +237,15 @@ export async function trainPhase(
   const opt = new AdamW(named, { lr: pc.lr, weightDecay: pc.weightDecay, groups: [noDecayRule()] });
   if (resumeFrom) await loadOptimizer(resumeFrom, opt);
   if (dist) startStep = await dist.syncStart(policy, opt, startStep);
+  // Every rank holds the same weights after a step, so only the writing rank keeps the average.
+  const ema = root && cfg.emaDecay > 0 ? new Ema(named, { decay: cfg.emaDecay }) : undefined;
+  if (ema && resumeFrom)
+    await loadEma(resumeFrom, ema).catch((err: unknown) => {
+      ema.dispose();
+      opt.dispose();
+      policy.dispose();
+      throw err;
+    });
   const schedule = cosineWithWarmup({
     peakLr: pc.lr,
     warmupSteps: Math.min(pc.warmupSteps, Math.max(0, pc.steps - 1)),
@@ -275,6 +285,7 @@ export async function trainPhase(
         : trainStep(policy, opt, batch, phase, { clipNorm: cfg.clipNorm, lr });
       if (!Number.isFinite(r.loss))
         throw new Error(`${phase}: loss became ${r.loss} at step ${step + 1}; lower ${phase}.lr`);
+      ema?.update();
       lastLoss = r.loss;
       const done = step + 1;
       windowSteps++;
@@ -311,11 +322,17 @@ export async function trainPhase(
         );
       }
       if (root && (done % cfg.checkpointEvery === 0 || done === pc.steps))
-        await saveCheckpoint(dir, policy, opt, { phase, step: done, time: Date.now() }, cfg.keepLast);
+        await saveCheckpoint(dir, policy, opt, { phase, step: done, time: Date.now() }, cfg.keepLast, ema);
     }
     bar.stop();
     await dist?.finish(policy);
     const finalDir = join(dir, 'final');
+    if (ema) {
+      // The final policy is the average; its validation is logged at the same step, marked ema.
+      ema.copyToParams();
+      const v = await validate();
+      if (v) metrics?.write({ phase, kind: 'val', step: pc.steps, ema: 1, ...v });
+    }
     if (root) await savePolicy(policy, finalDir, { metadata: { phase, step: String(pc.steps) } });
     if (root) await rm(join(dir, 'eval-policy'), { recursive: true, force: true });
     const wallMs = performance.now() - t0;
@@ -332,6 +349,7 @@ export async function trainPhase(
     return result;
   } finally {
     bar.stop();
+    ema?.dispose();
     opt.dispose();
     policy.dispose();
   }

@@ -11,6 +11,7 @@ export {
   validateGr1Config,
 } from './gr1/config.js';
 export { Gr1Head, type Gr1HeadOptions } from './gr1/head.js';
+export { patchGrid, SpatialSoftmax } from './gr1/keypoints.js';
 export { Gr1Backbone, type Gr1BackboneOptions } from './gr1/model.js';
 export { PerceiverResampler } from './gr1/perceiver.js';
 export { TextEncoder } from './gr1/text.js';

@@ -6,7 +6,12 @@
 import type { Reconstruction } from '@anchor-refine/anchor-planner';
 import { type Gr1Config, type Gr1Preset, gr1Config, validateGr1Config } from '@anchor-refine/backbones';
 import type { GripperVariant } from '@anchor-refine/gripper-refinement';
-import type { RefinerInput, RefineTarget } from '@anchor-refine/residual-refiner';
+import {
+  type RefinerInput,
+  type RefinerVisionConfig,
+  type RefineTarget,
+  validateRefinerVision,
+} from '@anchor-refine/residual-refiner';
 
 export interface AnchorConfig {
   /** Anchor trunk depth; default = the backbone's (GR-1 12). "phase 1 only, deeper anchor": + the refiner's depth. */
@@ -30,6 +35,11 @@ export interface RefineConfig {
   margin: number;
   /** λ_g of Eq. 12. */
   lambdaGrip: number;
+  /**
+   * F_ref's own keypoint encoder of the raw images, trained in phase 2 (residual-refiner vision.ts), e.g.
+   * {keypoints: 16, cell: 4, width: 32}. Absent or null = F_ref reads only the shared context (the paper).
+   */
+  vision?: RefinerVisionConfig | null;
 }
 
 export interface ExecutionConfig {
@@ -123,6 +133,11 @@ export function validatePolicyConfig(cfg: PolicyConfig): void {
   }
   if (!(r.lambdaGrip >= 0))
     throw new Error(`policy config: refine.lambdaGrip must be ≥ 0, got ${r.lambdaGrip}`);
+  if (r.vision !== undefined && r.vision !== null) {
+    if (typeof r.vision !== 'object')
+      throw new Error('policy config: refine.vision must be {keypoints, cell, width} or null');
+    validateRefinerVision(r.vision, cfg.backbone.config.vision.imageSize);
+  }
   const h = cfg.backbone.config.horizon;
   positiveInt('execution.actionsPerChunk', cfg.execution.actionsPerChunk);
   if (cfg.execution.actionsPerChunk > h) {

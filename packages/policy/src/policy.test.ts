@@ -165,6 +165,10 @@ describe('ablation variants (spec table)', () => {
     ['w/o detached anchor', { refine: { detachAnchor: false } }],
     ['explicit anchor concatenation', { refine: { input: 'explicit-anchor-concat' } }],
     ['refine (direct action)', { refine: { target: 'direct' } }],
+    [
+      "F_ref's own keypoint encoder (refine.vision)",
+      { refine: { vision: { keypoints: 4, cell: 4, width: 8 } } },
+    ],
   ];
   for (const [name, over] of variants) {
     it(`${name}: trains phase 2 and predicts`, () => {
@@ -180,7 +184,7 @@ describe('ablation variants (spec table)', () => {
         const ctx = policy.backbone.encode(t.obs);
         const a = policy.anchor.forward(ctx);
         const concat = over.refine?.input === 'explicit-anchor-concat' ? a.arm : undefined;
-        const dg = policy.refiner!.forward(ctx, concat).gripperDelta;
+        const dg = policy.refiner!.forward(ctx, concat, t.obs.images).gripperDelta;
         const target = tf.sub(t.gripper, tf.sigmoid(a.gripperLogits));
         const sq = tf.mul(tf.square(tf.sub(dg, target)), t.mask);
         return tf.div(tf.sum(sq), tf.sum(t.mask)).dataSync()[0];
@@ -205,6 +209,20 @@ describe('ablation variants (spec table)', () => {
         });
         const b = policy.predictActionChunk(obs);
         expect(b.anchorArm).not.toEqual(a.anchorArm);
+        expect(Math.max(...b.delta.map((x, i) => Math.abs(x - a.delta[i])))).toBeGreaterThan(1e-6);
+      }
+      if (over.refine?.vision) {
+        // F_ref's encoder is trained in phase 2 and feeds ΔÂ only: perturbing it moves ΔÂ, not Â^anc.
+        const own = policy.namedParameters().filter(([n]) => n.startsWith('refiner.vision.'));
+        expect(own.length).toBe(16); // 2 cameras × (cell_in, cell_hidden, to_logits, embed) × (W, b)
+        for (const [, v] of own) expect(vars).toContain(v);
+        const obs = [task.observation(0, 3), task.observation(0, 4)];
+        const a = policy.predictActionChunk(obs);
+        tf.tidy(() => {
+          for (const v of policy.refiner!.vision!.parameters()) v.assign(tf.add(v, 0.05));
+        });
+        const b = policy.predictActionChunk(obs);
+        expect(b.anchorArm).toEqual(a.anchorArm);
         expect(Math.max(...b.delta.map((x, i) => Math.abs(x - a.delta[i])))).toBeGreaterThan(1e-6);
       }
       const c = policy.predictActionChunk(task.observation(2, 1));

@@ -84,6 +84,15 @@ export class AnchorRefinePolicy extends PolicyBase {
             depth: r.depth,
             input: r.input,
             seed: config.seed + 2000,
+            ...(r.vision
+              ? {
+                  vision: {
+                    cameras: this.backbone.cameras,
+                    imageSize: config.backbone.config.vision.imageSize,
+                    config: r.vision,
+                  },
+                }
+              : {}),
           }),
         )
       : undefined;
@@ -177,7 +186,7 @@ export class AnchorRefinePolicy extends PolicyBase {
     const r = this.config.refine;
     const a = r.detachAnchor ? noGrad(() => this.anchor.forward(ctx)) : this.anchor.forward(ctx);
     const anchorIn = r.input === 'explicit-anchor-concat' ? stopGradient(a.arm) : undefined;
-    const f = refiner.forward(ctx, anchorIn);
+    const f = refiner.forward(ctx, anchorIn, t.obs.images);
     // Flatten slots into the batch: [B, L, H, ·] → [B·L, H, ·] for the per-chunk losses.
     const [b, l, h, dArm] = a.arm.shape;
     const flat3 = (x: tf.Tensor) => tf.reshape(x, [b * l, h, dArm]);
@@ -227,7 +236,11 @@ export class AnchorRefinePolicy extends PolicyBase {
         const ctx = this.backbone.encode(obs, { reuseEncodings: true }); // a control loop: frames recur
         const a = this.anchor.forward(ctx);
         const r = this.config.refine;
-        const f = this.refiner?.forward(ctx, r.input === 'explicit-anchor-concat' ? a.arm : undefined);
+        const f = this.refiner?.forward(
+          ctx,
+          r.input === 'explicit-anchor-concat' ? a.arm : undefined,
+          obs.images,
+        );
         const slot = hist.length - 1;
         const h = this.horizon;
         const d = this.armDim;

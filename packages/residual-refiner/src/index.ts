@@ -10,3 +10,4 @@ export {
 } from './refiner.js';
 export { type ResidualStats, type ResidualStatsOptions, residualStats } from './stats.js';
 export { type ResidualTargetOptions, residualTarget } from './target.js';
+export { RefinerVision, type RefinerVisionConfig, validateRefinerVision } from './vision.js';

@@ -6,10 +6,15 @@
  * F_ref does not read anchor features: with input 'implicit' (the method) the refinement pass needs only C,
  * so it can run concurrently with the anchor pass. 'explicit-anchor-concat' is the ablation in which the
  * anchor chunk, projected to width d, is added to the refine query of the same chunk step.
+ *
+ * With `vision` (an option beyond the paper) F_ref also owns a keypoint encoder of the raw camera images
+ * (vision.ts), trained in phase 2: its tokens are appended to each slot's context tokens before F_ref's
+ * trunk, so the refinement can use image detail the frozen context lost. The anchor never sees them.
  */
 import type { Backbone, Context, QueryTrunk, ReadoutHead } from '@anchor-refine/backbones';
 import { init, Linear, Module, Rng } from '@anchor-refine/nn';
 import * as tf from '@tensorflow/tfjs';
+import { RefinerVision, type RefinerVisionConfig } from './vision.js';
 
 export type RefinerInput = 'implicit' | 'explicit-anchor-concat';
 
@@ -20,6 +25,8 @@ export interface ResidualRefinerOptions {
   depth: number;
   input?: RefinerInput;
   seed?: number;
+  /** F_ref's own camera keypoints (vision.ts); absent = F_ref reads only C. */
+  vision?: { cameras: readonly string[]; imageSize: number; config: RefinerVisionConfig };
 }
 
 export interface RefinerOutput {
@@ -35,6 +42,7 @@ export class ResidualRefiner extends Module {
   readonly trunk: QueryTrunk;
   readonly head: ReadoutHead;
   readonly anchor_proj: Linear | undefined;
+  readonly vision: RefinerVision | undefined;
   readonly input: RefinerInput;
 
   constructor(
@@ -68,6 +76,13 @@ export class ResidualRefiner extends Module {
       this.input === 'explicit-anchor-concat'
         ? this.registerModule('anchor_proj', new Linear(armDim, backbone.dim, { rng }))
         : undefined;
+    const v = options.vision;
+    this.vision = v
+      ? this.registerModule(
+          'vision',
+          new RefinerVision(v.cameras, v.imageSize, v.config, backbone.dim, new Rng(seed + 3)),
+        )
+      : undefined;
   }
 
   /** Q_ref ← Q_anc (the start of phase 2). */
@@ -80,12 +95,20 @@ export class ResidualRefiner extends Module {
     tf.tidy(() => this.queries.assign(tf.clone(anchorQueries)));
   }
 
-  /** C (and Â^anc [B, L, H, D−1] for 'explicit-anchor-concat' only) → ΔÂ, δ̂. */
-  forward(context: Context, anchorArm?: tf.Tensor): RefinerOutput {
+  /**
+   * C (and Â^anc [B, L, H, D−1] for 'explicit-anchor-concat' only; the observation images, camera →
+   * [B, L, S, S, 3], with `vision` only) → ΔÂ, δ̂.
+   */
+  forward(context: Context, anchorArm?: tf.Tensor, images?: Record<string, tf.Tensor>): RefinerOutput {
     if (this.anchor_proj && !anchorArm) {
       throw new Error("ResidualRefiner: input 'explicit-anchor-concat' needs the anchor arm chunk");
     }
+    if (this.vision && !images) throw new Error('ResidualRefiner: vision needs the observation images');
     return tf.tidy(() => {
+      if (this.vision && images) {
+        const own = this.vision.forward(images); // [B, L, V, d]
+        context = { ...context, tokens: tf.concat([context.tokens, own], 2) }; // [B, L, N+V, d]
+      }
       let q: tf.Tensor = this.queries; // [H, d]
       if (this.anchor_proj && anchorArm) q = tf.add(this.anchor_proj.forward(anchorArm), this.queries); // [B, L, H, d]
       const features = this.trunk.forward(context, q); // [B, L, H, d]

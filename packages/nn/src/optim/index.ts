@@ -7,6 +7,7 @@ export {
   clipGradNorm,
   clipGradScale,
 } from './clip.js';
+export { EMA_UPDATES_KEY, Ema, type EmaConfig } from './ema.js';
 export { type GradMap, gradsByParamName, type TensorMap } from './grads.js';
 export {
   GLOBAL_STEP_KEY,
