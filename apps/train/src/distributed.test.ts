@@ -104,6 +104,24 @@ describe.skipIf(!gloo)('data-parallel training on gloo (2 ranks, localhost)', ()
     expect(r.diff).toBeLessThan(1e-5 * Math.max(1, r.scale));
   });
 
+  it('phase 2 on another dataset than phase 1, 2 ranks: every rank keeps the phase-1 normalization', async () => {
+    const first = cfg(tmp('dp-p1-'));
+    await trainPhase(first, 'anchor', quiet);
+    const other = await tinyDataset(3); // different frames, so different dataset statistics
+    const second = {
+      ...cfg(tmp('dp-p2-')),
+      dataset: other,
+      refine: { ...first.refine, steps: 2, batchSize: 8 },
+    };
+    const init = join(first.outDir, 'anchor', 'final');
+    const run = await finish(startTrain(writeConfig(second), ['--nproc', '2', '--init', init], 'refine'));
+    expect(run.code, run.out).toBe(0);
+    const [a, b] = [await loadPolicy(init), await loadPolicy(join(second.outDir, 'refine', 'final'))];
+    expect(b.normalizationStats).toEqual(a.normalizationStats);
+    a.dispose();
+    b.dispose();
+  });
+
   it('SIGKILL of rank 1: rank 0 stops with an error naming rank 1 and leaves only complete checkpoints', async () => {
     const c = cfg(tmp('dp-kill-'), 8, 400);
     const config = writeConfig(c);

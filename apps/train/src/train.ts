@@ -226,8 +226,10 @@ export async function trainPhase(
     if (opts.resume && root)
       log(`${phase}: --resume given but no checkpoint in ${dir}; starting from step 0`);
     if (root) await removeStaleTemps(dir);
+    // Other ranks get rank 0's weights in dist.syncStart. In phase 2 they still start from the phase-1
+    // folder, whose normalization is the model's: phase 2 may train on another dataset than phase 1.
     policy =
-      phase === 'anchor' || !root // other ranks get rank 0's weights in dist.syncStart
+      phase === 'anchor'
         ? createPolicy(pcfg, policyStatsFromDataset(sampler.dataset))
         : await refineStart(cfg, opts.init ?? join(phaseDir(cfg, 'anchor'), 'final'));
   }
