@@ -22,6 +22,8 @@ describe('train config', () => {
     });
     expect(w.oversampleSwitches).toEqual({ before: 4, after: 0, factor: 2 });
     expect(c.emaDecay).toBe(0);
+    expect(c.refineDataset).toBeUndefined();
+    expect(validateTrainConfig({ dataset: 'd', outDir: 'o', refineDataset: 'r' }).refineDataset).toBe('r');
     expect(validateTrainConfig({ dataset: 'd', outDir: 'o', emaDecay: 0.999 }).emaDecay).toBe(0.999);
   });
 
@@ -65,6 +67,7 @@ describe('train config', () => {
       { dataset: 'd', outDir: 'o', oversampleSwitches: { before: 4, after: -1, factor: 2 } },
       /oversampleSwitches\.after is -1; use an integer ≥ 0/,
     ],
+    [{ dataset: 'd', outDir: 'o', refineDataset: '' }, /refineDataset is ""; give a dataset folder path/],
     [{ dataset: 'd', outDir: 'o', emaDecay: 1 }, /emaDecay is 1; use a decay in \[0, 1\)/],
   ])('rejects %j with a message that says how to fix it', (input, msg) => {
     expect(() => validateTrainConfig(input)).toThrow(msg);

@@ -77,6 +77,12 @@ export interface TrainConfig {
    * past it appear `factor` times per epoch (the sampler's `oversampleSwitches`). Absent = off.
    */
   oversampleSwitches?: { before: number; after: number; factor: number };
+  /**
+   * Phase 2 only: the refiner trains on this dataset instead of `dataset` — e.g. demos that phase 1 never
+   * saw, so the residual targets are the anchor's errors on new episodes rather than on the ones it fit
+   * (cross-fitting; README, stop 12). The model keeps phase 1's normalization. Absent = `dataset`.
+   */
+  refineDataset?: string;
 }
 
 export const DEFAULT_PHASE: Record<PhaseName, PhaseConfig> = {
@@ -167,7 +173,11 @@ function phase(o: unknown, name: PhaseName): PhaseConfig {
 export function validateTrainConfig(input: unknown): TrainConfig {
   if (!isObj(input)) throw new TrainConfigError('(root)', 'must be a JSON object');
   const d = DEFAULT_TRAIN;
-  unknownKeys(input, ['dataset', 'outDir', ...Object.keys(d), 'oversampleStart', 'oversampleSwitches'], '');
+  unknownKeys(
+    input,
+    ['dataset', 'outDir', ...Object.keys(d), 'oversampleStart', 'oversampleSwitches', 'refineDataset'],
+    '',
+  );
   for (const k of ['dataset', 'outDir'] as const) {
     if (typeof input[k] !== 'string' || input[k] === '')
       throw new TrainConfigError(k, `is ${JSON.stringify(input[k])}; give a folder path (string)`);
@@ -348,6 +358,14 @@ export function validateTrainConfig(input: unknown): TrainConfig {
         'use an integer ≥ 1 (times per epoch)',
       ),
     };
+  }
+  if (input.refineDataset !== undefined) {
+    if (typeof input.refineDataset !== 'string' || input.refineDataset === '')
+      throw new TrainConfigError(
+        'refineDataset',
+        `is ${JSON.stringify(input.refineDataset)}; give a dataset folder path (string), or leave it out`,
+      );
+    cfg.refineDataset = input.refineDataset;
   }
   return cfg;
 }

@@ -193,7 +193,8 @@ export async function trainPhase(
     throw new Error(
       'train --phase refine: policy.overrides.refine.enabled is false (an anchor-only model); nothing to train',
     );
-  const sampler = await openSampler(cfg.dataset, pcfg, {
+  const dataset = phase === 'refine' && cfg.refineDataset ? cfg.refineDataset : cfg.dataset;
+  const sampler = await openSampler(dataset, pcfg, {
     seed: cfg.seed,
     batchSize: pc.batchSize,
     valFraction: cfg.valFraction,

@@ -287,7 +287,7 @@ async function readJson(root: string, rel: string): Promise<unknown> {
     throw new DatasetError(
       rel,
       '(file)',
-      `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      `cannot read ${join(root, rel)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
     );
   }
   try {
@@ -305,7 +305,7 @@ async function readJsonl(root: string, rel: string): Promise<Record<string, unkn
     throw new DatasetError(
       rel,
       '(file)',
-      `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      `cannot read ${join(root, rel)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
     );
   }
   const out: Record<string, unknown>[] = [];
