@@ -34,6 +34,8 @@ export class CheckpointError extends Error {
 }
 
 const STEP_RE = /^step-(\d{8})$/;
+const OPTIMIZER_FILE = 'optimizer.safetensors';
+const EMA_FILE = 'ema.safetensors';
 export const stepName = (step: number) => `step-${String(step).padStart(8, '0')}`;
 export const checkpointsDir = (phaseDir: string) => join(phaseDir, 'checkpoints');
 
@@ -116,20 +118,8 @@ export async function saveCheckpoint(
       await savePolicy(policy, join(tmp, 'policy'), {
         metadata: { phase: state.phase, step: String(state.step) },
       });
-      const opt = optimizer.stateDict();
-      try {
-        await saveSafetensors(join(tmp, 'optimizer.safetensors'), opt, { format: 'pt' });
-      } finally {
-        tf.dispose([...opt.values()]);
-      }
-      if (ema) {
-        const avg = ema.stateDict();
-        try {
-          await saveSafetensors(join(tmp, EMA_FILE), avg, { format: 'pt' });
-        } finally {
-          tf.dispose([...avg.values()]);
-        }
-      }
+      await saveState(join(tmp, OPTIMIZER_FILE), optimizer.stateDict());
+      if (ema) await saveState(join(tmp, EMA_FILE), ema.stateDict());
       await writeFile(join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
       const files: Record<string, string> = {};
       for (const f of (await listFiles(tmp)).sort()) files[relative(tmp, f)] = await sha256(f);
@@ -175,7 +165,7 @@ export async function verifyCheckpoint(dir: string): Promise<TrainingState> {
         `${rel} is corrupt (sha256 ${got.slice(0, 12)}…, expected ${want.slice(0, 12)}…). ${fix}`,
       );
   }
-  for (const need of ['policy/model.safetensors', 'optimizer.safetensors', 'state.json'])
+  for (const need of ['policy/model.safetensors', OPTIMIZER_FILE, 'state.json'])
     if (!(need in manifest.files))
       throw new CheckpointError(dir, `manifest.json does not list ${need}. ${fix}`);
   const state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as TrainingState;
@@ -193,22 +183,34 @@ export async function loadCheckpointPolicy(
   return { policy, state };
 }
 
-export async function loadOptimizer(dir: string, optimizer: Optimizer): Promise<void> {
-  const file = await loadSafetensors(join(dir, 'optimizer.safetensors'));
-  const tensors = toTensors(file.tensors);
+/** Writes a state dict the caller handed over (its tensors are disposed here). */
+async function saveState(path: string, state: Map<string, tf.Tensor>): Promise<void> {
   try {
-    optimizer.loadStateDict(tensors);
+    await saveSafetensors(path, state, { format: 'pt' });
+  } finally {
+    tf.dispose([...state.values()]);
+  }
+}
+
+/** Reads `<dir>/<file>` into `load`; a state that does not fit becomes a CheckpointError naming the file. */
+async function loadState(
+  dir: string,
+  file: string,
+  load: (state: Map<string, tf.Tensor>) => void,
+): Promise<void> {
+  const tensors = toTensors((await loadSafetensors(join(dir, file))).tensors);
+  try {
+    load(tensors);
   } catch (err) {
-    throw new CheckpointError(
-      dir,
-      `optimizer.safetensors does not fit this model: ${(err as Error).message}`,
-    );
+    throw new CheckpointError(dir, `${file} does not fit this model: ${(err as Error).message}`);
   } finally {
     tf.dispose([...tensors.values()]);
   }
 }
 
-const EMA_FILE = 'ema.safetensors';
+export async function loadOptimizer(dir: string, optimizer: Optimizer): Promise<void> {
+  await loadState(dir, OPTIMIZER_FILE, (m) => optimizer.loadStateDict(m));
+}
 
 /** Restores the weight average a checkpoint holds; a run with `emaDecay` cannot resume from one without it. */
 export async function loadEma(dir: string, ema: Ema): Promise<void> {
@@ -217,13 +219,5 @@ export async function loadEma(dir: string, ema: Ema): Promise<void> {
       dir,
       `has no ${EMA_FILE}: it was written by a run without emaDecay. Resume with the same emaDecay it had (0), or train again without --resume.`,
     );
-  const file = await loadSafetensors(join(dir, EMA_FILE));
-  const tensors = toTensors(file.tensors);
-  try {
-    ema.loadStateDict(tensors);
-  } catch (err) {
-    throw new CheckpointError(dir, `${EMA_FILE} does not fit this model: ${(err as Error).message}`);
-  } finally {
-    tf.dispose([...tensors.values()]);
-  }
+  await loadState(dir, EMA_FILE, (m) => ema.loadStateDict(m));
 }

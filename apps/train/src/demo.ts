@@ -256,12 +256,13 @@ export async function demo(o: DemoOptions = {}): Promise<DemoResult> {
     collect({ root: dataset, episodesPerTask: plan.episodesPerTask, imageSize, log }),
   );
   const cfg = demoTrainConfig(plan, run, backbone, preset);
-  const refineData = cfg.refineDataset;
-  if (plan.refineEpisodesPerTask && refineData)
+  const { refineDataset } = cfg; // set exactly when the plan has refineEpisodesPerTask
+  const refineEpisodes = plan.refineEpisodesPerTask;
+  if (refineDataset && refineEpisodes)
     await timed('collect phase-2 demos', () =>
       collect({
-        root: refineData,
-        episodesPerTask: plan.refineEpisodesPerTask ?? 0,
+        root: refineDataset,
+        episodesPerTask: refineEpisodes,
         imageSize,
         seedOffset: REFINE_DATA_SEED_OFFSET,
         log,
