@@ -62,6 +62,11 @@ program
     int('--exec-noise-steps'),
   )
   .option('--seed-offset <n>', 'first seed', int('--seed-offset'), 0)
+  .option(
+    '--lead <checkpoint>',
+    "recovery demos: this policy (anchor-only) drives each episode's first 1..--lead-steps steps, then the expert takes over; only the expert's part is recorded",
+  )
+  .option('--lead-steps <n>', 'most steps the --lead policy drives (drawn per seed)', int('--lead-steps'), 10)
   .action(async (o) => {
     await collect({
       root: o.out,
@@ -73,6 +78,7 @@ program
       executionNoise: o.execNoise,
       ...(o.execNoiseSteps !== undefined ? { executionNoiseSteps: o.execNoiseSteps } : {}),
       seedOffset: o.seedOffset,
+      ...(o.lead ? { lead: { checkpoint: o.lead, steps: o.leadSteps } } : {}),
       log: console.log,
     });
   });

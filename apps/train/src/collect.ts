@@ -1,6 +1,9 @@
 /** `collect`: scripted-expert demos from the sim into a LeRobot v3.0 dataset (successful episodes only). */
 import { existsSync } from 'node:fs';
+import { selectBackend } from '@anchor-refine/core-tensors';
+import { loadPolicy } from '@anchor-refine/policy';
 import { type RecordSummary, recordExpertDataset, TASK_IDS, type TaskId } from '@anchor-refine/sim';
+import { wrapPolicy } from './sim-policy.js';
 
 export interface CollectOptions {
   root: string;
@@ -17,6 +20,11 @@ export interface CollectOptions {
   /** Disturb only the first this-many steps of each demo (default: all). */
   executionNoiseSteps?: number;
   seedOffset?: number;
+  /**
+   * Recovery demos: this policy checkpoint drives each episode's first 1..`steps` steps (its anchor-only
+   * mode, the states phase 2 must correct), then the expert takes over and only its part is recorded.
+   */
+  lead?: { checkpoint: string; steps: number };
   log?: (msg: string) => void;
 }
 
@@ -46,6 +54,7 @@ export async function collect(o: CollectOptions): Promise<RecordSummary> {
       ...(o.executionNoiseSteps !== undefined ? { executionNoiseSteps: o.executionNoiseSteps } : {}),
     },
     env: { imageWidth: size, imageHeight: size },
+    ...(o.lead ? { lead: await leadFromCheckpoint(o.lead.checkpoint, o.lead.steps) } : {}),
     onEpisode: ({ task, kept, total, success }) => {
       if (success && (kept === total || kept % 10 === 0)) o.log?.(`collect: ${task} ${kept}/${total}`);
     },
@@ -54,4 +63,13 @@ export async function collect(o: CollectOptions): Promise<RecordSummary> {
     `collect: ${summary.episodes} episodes, ${summary.frames} frames (${summary.discarded} failed demos discarded) in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${o.root}`,
   );
   return summary;
+}
+
+/** The recorder's leading policy from a checkpoint: loaded once, one anchor-only wrapper per task. */
+async function leadFromCheckpoint(checkpoint: string, steps: number) {
+  if (!existsSync(`${checkpoint}/config.json`))
+    throw new Error(`collect --lead: ${checkpoint} is not a policy checkpoint (no config.json)`);
+  await selectBackend('native');
+  const policy = await loadPolicy(checkpoint);
+  return { policy: () => wrapPolicy(policy, 'anchor'), maxSteps: steps };
 }

@@ -36,10 +36,17 @@ export type {
   PolicyFactorySpec,
 } from './eval/policy.js';
 export { exactMcNemar, wilsonInterval } from './eval/stats.js';
-export { ExpertController, type ExpertOptions, type ExpertResult, runExpert } from './expert/run.js';
+export {
+  ExpertController,
+  type ExpertOptions,
+  type ExpertResult,
+  runExpert,
+  takeOverWithExpert,
+} from './expert/run.js';
 export { liveHandles } from './mujoco/adapter.js';
 export {
   type RecordConfig,
+  type RecordLead,
   type RecordSummary,
   recordExpertDataset,
   simFeatures,

@@ -271,6 +271,15 @@ export class Env {
     return [p[3 * this.site], p[3 * this.site + 1], p[3 * this.site + 2]];
   }
 
+  /**
+   * The gripper's yaw about world z, read as the `yaw` of `topDownAction`: for the top-down pose
+   * rotZ(ψ)·rotY(π/2) the site's y axis is (−sin ψ, cos ψ, 0), so ψ = atan2(−R₀₁, R₁₁) (row-major R).
+   */
+  siteYaw(): number {
+    const m = this.sim.siteXmat().subarray(9 * this.site, 9 * this.site + 9);
+    return Math.atan2(-m[1], m[4]);
+  }
+
   get steps(): number {
     return this.stepCount;
   }

@@ -39,6 +39,11 @@ export class ExpertController {
   private readonly offset = new Float64Array(5);
   private step = 0;
 
+  /**
+   * Plans from the objects' current poses and starts the follower at the gripper's current position, so
+   * it can also take over mid-episode (`takeOverWithExpert`); `startYaw` is the follower's starting yaw
+   * (default the home pose's 0; a takeover passes `env.siteYaw()`).
+   */
   constructor(
     private readonly env: Env,
     private readonly options: Pick<
@@ -48,9 +53,10 @@ export class ExpertController {
       aimNoise: 0,
       actionNoise: 0,
     },
+    startYaw = START_YAW,
   ) {
     const plan = env.expertPlan(options.aimNoise);
-    this.follower = new WaypointFollower(plan, env.sitePos(), START_YAW);
+    this.follower = new WaypointFollower(plan, env.sitePos(), startYaw);
     this.noise = new Rng(`expert-action:${env.taskId}:${env.currentSeed}`);
     this.execNoise = new Rng(`expert-execution:${env.taskId}:${env.currentSeed}`);
     const sd = options.executionNoise ?? 0;
@@ -97,17 +103,47 @@ export interface ExpertResult {
 
 /** Resets `env` with `seed` and runs the scripted expert until success or the step limit. */
 export function runExpert(env: Env, seed: number, options: Partial<ExpertOptions> = {}): ExpertResult {
+  const obs = env.reset(seed);
+  return driveExpert(env, obs, options, START_YAW);
+}
+
+/**
+ * Hands a running episode to the scripted expert: it replans from the objects' current poses, starts
+ * from the gripper's current pose and yaw, and runs until success or the step limit. `obs` is the
+ * observation of the current state (the last `step`'s). The episode's steps so far count against its
+ * limit. Valid while the task's objects are where a plan can start from (before a grasp: `plan()`
+ * aims at the object's current pose).
+ */
+export function takeOverWithExpert(
+  env: Env,
+  obs: Observation,
+  options: Partial<ExpertOptions> = {},
+): ExpertResult {
+  if (env.currentSeed === null) throw new Error('takeOverWithExpert: reset the env first');
+  return driveExpert(env, obs, options, env.siteYaw());
+}
+
+function driveExpert(
+  env: Env,
+  first: Observation,
+  options: Partial<ExpertOptions>,
+  startYaw: number,
+): ExpertResult {
   const aimNoise = options.aimNoise ?? 0;
   const actionNoise = options.actionNoise ?? 0;
   const executionNoise = options.executionNoise ?? 0;
   const { executionNoiseSteps } = options;
-  let obs = env.reset(seed);
-  const expert = new ExpertController(env, {
-    aimNoise,
-    actionNoise,
-    executionNoise,
-    ...(executionNoiseSteps !== undefined ? { executionNoiseSteps } : {}),
-  });
+  let obs = first;
+  const expert = new ExpertController(
+    env,
+    {
+      aimNoise,
+      actionNoise,
+      executionNoise,
+      ...(executionNoiseSteps !== undefined ? { executionNoiseSteps } : {}),
+    },
+    startYaw,
+  );
   for (;;) {
     const action = expert.act();
     options.onStep?.(obs, action);

@@ -2,7 +2,9 @@ import { DatasetWriter } from '@anchor-refine/datasets';
 import { Env } from '../env/env.js';
 import type { EnvOptionsInput } from '../env/options.js';
 import { TASK_IDS, type TaskId } from '../env/types.js';
-import { type ExpertOptions, runExpert } from '../expert/run.js';
+import type { ClosedLoopPolicy } from '../eval/policy.js';
+import { type ExpertOptions, type ExpertResult, runExpert, takeOverWithExpert } from '../expert/run.js';
+import { Rng } from '../math/rng.js';
 import { STATE_NAMES } from '../scene/arm.js';
 
 export interface RecordConfig {
@@ -22,6 +24,28 @@ export interface RecordConfig {
   /** Give up on a task after this many failed seeds in a row (default 20). */
   maxConsecutiveFailures?: number;
   onEpisode?: (info: { task: TaskId; seed: number; success: boolean; kept: number; total: number }) => void;
+  /**
+   * Recovery demos (DAgger-style expert takeover): a policy drives each episode first, the expert takes
+   * over from wherever it left the arm, and only the expert's part is recorded. Absent = plain demos.
+   */
+  lead?: RecordLead;
+}
+
+/**
+ * The leading policy of a recovery demo. It runs k steps, k drawn per seed uniformly from
+ * 1..`maxSteps`, and hands over earlier when it would close the gripper (action[last] ≥ 0.5: the
+ * expert's plan aims at the object where it lies, so the takeover must come before a grasp moves it).
+ * The closing action is not executed.
+ */
+export interface RecordLead {
+  /** Built once per task (its `reset()` runs at every episode start). */
+  policy: (task: TaskId) => ClosedLoopPolicy | Promise<ClosedLoopPolicy>;
+  maxSteps: number;
+}
+
+/** Steps the leading policy drives episode `seed` of `task` before the expert takes over (1..maxSteps). */
+export function leadSteps(task: TaskId, seed: number, maxSteps: number): number {
+  return 1 + new Rng(`lead:${task}:${seed}`).int(maxSteps);
 }
 
 export interface RecordSummary {
@@ -64,6 +88,9 @@ export async function recordExpertDataset(config: RecordConfig): Promise<RecordS
       throw new Error(`record: unknown task id "${t}" (expected ${TASK_IDS.join(', ')})`);
   if (!Number.isInteger(config.episodesPerTask) || config.episodesPerTask < 1)
     throw new Error(`record: episodesPerTask must be a positive integer, got ${config.episodesPerTask}`);
+  const lead = config.lead;
+  if (lead && !(Number.isInteger(lead.maxSteps) && lead.maxSteps >= 1))
+    throw new Error(`record: lead.maxSteps must be an integer ≥ 1, got ${lead.maxSteps}`);
   const envOptions: EnvOptionsInput = { ...(config.env ?? {}), actionSpace: 'joint', render: true };
   const onlySuccessful = config.onlySuccessful ?? true;
   const maxFails = config.maxConsecutiveFailures ?? 20;
@@ -84,9 +111,10 @@ export async function recordExpertDataset(config: RecordConfig): Promise<RecordS
     let kept = 0;
     let fails = 0;
     try {
+      const leader = lead ? await lead.policy(task) : undefined;
       while (kept < config.episodesPerTask) {
         let frames = 0;
-        const r = runExpert(env, seed, {
+        const expert: Partial<ExpertOptions> = {
           aimNoise: config.expert?.aimNoise ?? 0,
           actionNoise: config.expert?.actionNoise ?? 0,
           executionNoise: config.expert?.executionNoise ?? 0,
@@ -106,7 +134,11 @@ export async function recordExpertDataset(config: RecordConfig): Promise<RecordS
             );
             frames++;
           },
-        });
+        };
+        const r =
+          leader && lead
+            ? await ledEpisode(env, seed, leader, leadSteps(task, seed, lead.maxSteps), expert)
+            : runExpert(env, seed, expert);
         if (r.success || !onlySuccessful) {
           await writer.saveEpisode();
           kept++;
@@ -130,4 +162,28 @@ export async function recordExpertDataset(config: RecordConfig): Promise<RecordS
   }
   await writer.finalize();
   return summary;
+}
+
+/**
+ * One recovery episode: `leader` drives up to `steps` steps from `reset(seed)` (unrecorded), then the
+ * expert takes over (recorded through `expert.onStep`). An episode the leader ends (success or time-out)
+ * counts as the expert's failure: nothing of it was the expert's.
+ */
+async function ledEpisode(
+  env: Env,
+  seed: number,
+  leader: ClosedLoopPolicy,
+  steps: number,
+  expert: Partial<ExpertOptions>,
+): Promise<ExpertResult> {
+  let obs = env.reset(seed);
+  await leader.reset();
+  for (let k = 0; k < steps; k++) {
+    const action = await leader.act(obs);
+    if (action[action.length - 1] >= 0.5) break;
+    const r = env.step(action);
+    if (r.done) return { success: false, steps: r.step };
+    obs = r.observation;
+  }
+  return takeOverWithExpert(env, obs, expert);
 }
