@@ -42,6 +42,7 @@ export async function collect(o: CollectOptions): Promise<RecordSummary> {
     throw new Error(`collect: ${o.root} already holds a dataset; remove it or choose another --out`);
   const size = o.imageSize ?? 96;
   const t0 = performance.now();
+  const leader = o.lead ? await loadLeader(o.lead.checkpoint) : undefined;
   const summary = await recordExpertDataset({
     root: o.root,
     tasks: o.tasks ?? [...TASK_IDS],
@@ -54,22 +55,23 @@ export async function collect(o: CollectOptions): Promise<RecordSummary> {
       ...(o.executionNoiseSteps !== undefined ? { executionNoiseSteps: o.executionNoiseSteps } : {}),
     },
     env: { imageWidth: size, imageHeight: size },
-    ...(o.lead ? { lead: await leadFromCheckpoint(o.lead.checkpoint, o.lead.steps) } : {}),
+    ...(leader && o.lead
+      ? { lead: { policy: () => wrapPolicy(leader, 'anchor'), maxSteps: o.lead.steps } }
+      : {}),
     onEpisode: ({ task, kept, total, success }) => {
       if (success && (kept === total || kept % 10 === 0)) o.log?.(`collect: ${task} ${kept}/${total}`);
     },
-  });
+  }).finally(() => leader?.dispose());
   o.log?.(
     `collect: ${summary.episodes} episodes, ${summary.frames} frames (${summary.discarded} failed demos discarded) in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${o.root}`,
   );
   return summary;
 }
 
-/** The recorder's leading policy from a checkpoint: loaded once, one anchor-only wrapper per task. */
-async function leadFromCheckpoint(checkpoint: string, steps: number) {
+/** The leading policy of recovery demos (`lead`), loaded once for every task. */
+async function loadLeader(checkpoint: string) {
   if (!existsSync(`${checkpoint}/config.json`))
     throw new Error(`collect --lead: ${checkpoint} is not a policy checkpoint (no config.json)`);
   await selectBackend('native');
-  const policy = await loadPolicy(checkpoint);
-  return { policy: () => wrapPolicy(policy, 'anchor'), maxSteps: steps };
+  return loadPolicy(checkpoint);
 }
