@@ -17,7 +17,9 @@ describe('shipped checkpoint', () => {
     const recipe = read('recipe.json');
     expect(recipe.trainConfig).toEqual(JSON.parse(JSON.stringify(cfg)));
     expect(read('config.json')).toMatchObject(JSON.parse(JSON.stringify(buildPolicyConfig(cfg))));
-    // Held-out results as the demo printed them: 30 seeds per task from 1,000,000.
+    // The plan the demo ran (data, steps, ranks, evaluation size), and its held-out results as printed:
+    // the plan's seeds per task from 1,000,000.
+    expect(recipe.plan).toEqual(JSON.parse(JSON.stringify(DEMO_PLANS.full)));
     expect(recipe.heldOutEval.episodesPerTask).toBe(DEMO_PLANS.full.evalEpisodes);
     expect(recipe.heldOutEval.seedOffset).toBe(1_000_000);
   });

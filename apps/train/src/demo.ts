@@ -65,7 +65,7 @@ export const DEMO_PLANS: Record<'quick' | 'full' | 'fullXvla', DemoPlan> = {
     pretrained: PRETRAINED_CHECKPOINT,
   },
   // 100 demos per task (collection is cheap: ≈ 75 s for 400) and 4000 anchor steps: phase 1's held-out
-  // loss still fell at 1200 steps of 160 demos (the old plan), and 30 seeds per task give ±17-point
+  // loss still fell at 1200 steps of 160 demos (the old plan), and 50 seeds per task give ±14-point
   // intervals per task. Batch 16 at history 1 (DEMO_GR1_OVERRIDES) runs more steps per second than batch 8
   // at history 2 (8.4 vs 7.2 on 2 cores: the step is dispatch-bound), so phase 1 sees 2× the samples.
   // Batch 32 over two data-parallel ranks (stop 9): the same 4000 steps see 2× the samples in ~1.3× the
@@ -73,6 +73,10 @@ export const DEMO_PLANS: Record<'quick' | 'full' | 'fullXvla', DemoPlan> = {
   // Phase 2 on 100 new demos per task for 3000 steps (stop 12): on the validation seeds AnchorRefine went
   // from +0.6 points over its anchor (phase 1's demos, 1000 steps) to +2.5 (+1.9 at 1000 steps), and
   // every variant on phase 1's demos (longer, deeper, explicit concat, own vision) stayed at ±2.
+  // 50 held-out seeds per task (stop 13; 30 before): the paired test decides on the discordant episodes
+  // alone, and at 30 per task a demo had ≈ 16 of them, so a +8-point gain (10 more F→S than S→F) needed
+  // 13 of 16 to reach p < 0.05. At 50 per task the same rates give ≈ 27 discordant episodes and p ≈ 0.002;
+  // it costs ≈ 60 s of evaluation.
   full: {
     episodesPerTask: 100,
     refineEpisodesPerTask: 100,
@@ -81,7 +85,7 @@ export const DEMO_PLANS: Record<'quick' | 'full' | 'fullXvla', DemoPlan> = {
     anchorBatch: 32,
     refineBatch: 32,
     nproc: 2,
-    evalEpisodes: 30,
+    evalEpisodes: 50,
     offlineFrames: 300,
   },
   // An X-VLA step costs several GR-1 steps (its flow head denoises 30 actions, and every phase-2 step
