@@ -11,7 +11,7 @@ import { type AnyPolicyConfig, isXvlaConfig } from '@anchor-refine/policy';
 import type { TaskId } from '@anchor-refine/sim';
 import { type PolicySection, type TrainConfig, validateTrainConfig } from './config.js';
 import { evalClosedLoop } from './eval-closed-loop.js';
-import { type AblationResult, type AblationRow, RUN_FILES } from './run-layout.js';
+import { type AblationResult, type AblationRow, RUN_FILES, requirePolicyCheckpoint } from './run-layout.js';
 import { buildPolicyConfig, trainPhase } from './train.js';
 
 export interface Variant {
@@ -95,8 +95,7 @@ export async function ablate(cfg: TrainConfig, o: AblateOptions): Promise<Ablati
   const root = join(cfg.outDir, 'ablation');
   const shared = validateTrainConfig({ ...cfg, outDir: join(root, 'shared') });
   const sharedAnchor = o.anchor ?? join(shared.outDir, 'anchor', 'final');
-  if (o.anchor && !existsSync(join(o.anchor, 'config.json')))
-    throw new Error(`ablate --anchor: ${o.anchor} is not a policy checkpoint (no config.json)`);
+  if (o.anchor) requirePolicyCheckpoint(o.anchor, 'ablate --anchor');
   if (!existsSync(sharedAnchor)) await trainPhase(shared, 'anchor', { progress: o.progress, log });
   const seedOffset = o.seedOffset ?? 1_000_000;
   const rows: AblationRow[] = [];

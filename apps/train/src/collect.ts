@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { selectBackend } from '@anchor-refine/core-tensors';
 import { loadPolicy } from '@anchor-refine/policy';
 import { type RecordSummary, recordExpertDataset, TASK_IDS, type TaskId } from '@anchor-refine/sim';
+import { requirePolicyCheckpoint } from './run-layout.js';
 import { wrapPolicy } from './sim-policy.js';
 
 export interface CollectOptions {
@@ -70,8 +71,7 @@ export async function collect(o: CollectOptions): Promise<RecordSummary> {
 
 /** The leading policy of recovery demos (`lead`), loaded once for every task. */
 async function loadLeader(checkpoint: string) {
-  if (!existsSync(`${checkpoint}/config.json`))
-    throw new Error(`collect --lead: ${checkpoint} is not a policy checkpoint (no config.json)`);
+  requirePolicyCheckpoint(checkpoint, 'collect --lead');
   await selectBackend('native');
   return loadPolicy(checkpoint);
 }

@@ -1,7 +1,10 @@
 /**
- * A run folder's layout: where `eval`, `ablate` and `report` put their results under `<outDir>/`, and the
- * ablation record's shape. Writers (ablate, cli, demo) and the reader (report) import it from here.
+ * A run folder's layout: where `eval`, `ablate` and `report` put their results under `<outDir>/`, the
+ * ablation record's shape, and what makes a folder a policy checkpoint. Writers (ablate, cli, demo) and the
+ * reader (report) import it from here.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { TaskReport } from '@anchor-refine/sim';
 
 export const RUN_FILES = {
@@ -25,4 +28,10 @@ export interface AblationResult {
   episodesPerTask: number;
   seedOffset: number;
   variants: AblationRow[];
+}
+
+/** Throws unless `dir` is a policy checkpoint folder (it has config.json); `flag` names the option it came from. */
+export function requirePolicyCheckpoint(dir: string, flag: string): void {
+  if (!existsSync(join(dir, 'config.json')))
+    throw new Error(`${flag}: ${dir} is not a policy checkpoint (no config.json)`);
 }

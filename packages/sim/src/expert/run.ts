@@ -110,8 +110,8 @@ export function runExpert(env: Env, seed: number, options: Partial<ExpertOptions
 /**
  * Hands a running episode to the scripted expert: it replans from the objects' current poses, starts
  * from the gripper's current pose and yaw, and runs until success or the step limit. `obs` is the
- * observation of the current state (the last `step`'s). The episode's steps so far count against its
- * limit. Valid while the task's objects are where a plan can start from (before a grasp: `plan()`
+ * observation of the current state (the last `step`'s); before any reset the plan throws. The episode's
+ * steps so far count against its limit. Valid while the task's objects are where a plan can start from (before a grasp: `plan()`
  * aims at the object's current pose).
  */
 export function takeOverWithExpert(
@@ -119,7 +119,6 @@ export function takeOverWithExpert(
   obs: Observation,
   options: Partial<ExpertOptions> = {},
 ): ExpertResult {
-  if (env.currentSeed === null) throw new Error('takeOverWithExpert: reset the env first');
   return driveExpert(env, obs, options, env.siteYaw());
 }
 
