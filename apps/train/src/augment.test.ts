@@ -94,6 +94,21 @@ describe('augmentBatch', () => {
     expect(h.images.front.data).toEqual(a.images.front.data.slice(4 * per));
     expect(h.images.wrist.data).toEqual(a.images.wrist.data.slice(4 * per));
   });
+  it("moves a sample's future frames (the video target) with its observed frames", () => {
+    // future = observed: the same shift keeps them equal, camera by camera.
+    const withFuture: SampleBatch = {
+      ...b,
+      futureImages: Object.fromEntries(
+        Object.entries(b.images).map(([k, v]) => [k, { data: v.data.slice(), shape: v.shape }]),
+      ),
+    };
+    const a = augmentBatch(withFuture, { pad: 3 }, 11);
+    for (const cam of ['front', 'wrist']) {
+      expect(a.futureImages?.[cam].data).toEqual(a.images[cam].data);
+      expect(a.images[cam].data).not.toEqual(b.images[cam].data);
+    }
+    expect(augmentBatch(b, { pad: 3 }, 11).futureImages).toBeUndefined();
+  });
   it('refuses non-RGB images naming the camera', () => {
     const bad = {
       ...b,

@@ -49,17 +49,23 @@ export function shiftImage(
   }
 }
 
-/** Returns a batch whose images are randomly shifted (new arrays; the input batch is not modified). */
+/**
+ * Returns a batch whose images are randomly shifted (new arrays; the input batch is not modified). A
+ * sample's future frames (`futureImages`, the video target) move with its observed frames.
+ */
 export function augmentBatch(batch: SampleBatch, aug: ShiftAugment, seed: number): SampleBatch {
   if (aug.pad <= 0) return batch;
   const images: SampleBatch['images'] = {};
+  const future: SampleBatch['images'] = {};
   let cam = 0;
   for (const [name, img] of Object.entries(batch.images)) {
     cam++;
     const [B, L, h, w, c] = img.shape; // [B, L, H, W, 3]
     if (c !== 3) throw new Error(`augmentBatch: camera '${name}' has ${c} channels; expected 3 (HWC RGB)`);
     const per = h * w * 3;
+    const fut = batch.futureImages?.[name];
     const data = new Uint8Array(img.data.length);
+    const futData = fut ? new Uint8Array(fut.data.length) : undefined;
     for (let b = 0; b < B; b++) {
       const next = rng(
         Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^
@@ -72,11 +78,14 @@ export function augmentBatch(batch: SampleBatch, aug: ShiftAugment, seed: number
       for (let l = 0; l < L; l++) {
         const o = (b * L + l) * per;
         shiftImage(img.data.subarray(o, o + per), data.subarray(o, o + per), h, w, dy, dx);
+        if (fut && futData)
+          shiftImage(fut.data.subarray(o, o + per), futData.subarray(o, o + per), h, w, dy, dx);
       }
     }
     images[name] = { data, shape: img.shape };
+    if (fut && futData) future[name] = { data: futData, shape: fut.shape };
   }
-  return { ...batch, images };
+  return { ...batch, images, ...(batch.futureImages ? { futureImages: future } : {}) };
 }
 
 /**

@@ -24,6 +24,8 @@ export interface SamplerOptions {
   valFraction: number;
   oversampleStart?: { frames: number; factor: number };
   oversampleSwitches?: { before: number; after: number; factor: number };
+  /** Yield each slot's frame this many steps later as well (the policy's `video.offset`, phase 1). */
+  futureOffset?: number;
 }
 
 export function samplerConfig(policy: AnyPolicyConfig, opts: SamplerOptions): SamplerConfig {
@@ -47,6 +49,7 @@ export function samplerConfig(policy: AnyPolicyConfig, opts: SamplerOptions): Sa
     dropLast: true,
     ...(opts.oversampleStart ? { oversampleStart: opts.oversampleStart } : {}),
     ...(opts.oversampleSwitches ? { oversampleSwitches: opts.oversampleSwitches } : {}),
+    ...(opts.futureOffset ? { futureOffset: opts.futureOffset } : {}),
   };
 }
 

@@ -15,6 +15,7 @@ import {
   type AnyPolicy,
   type AnyPolicyConfig,
   createPolicy,
+  isXvlaConfig,
   loadPolicy,
   type PolicyBatch,
   policyConfig,
@@ -200,6 +201,8 @@ export async function trainPhase(
     valFraction: cfg.valFraction,
     oversampleStart: cfg.oversampleStart,
     oversampleSwitches: cfg.oversampleSwitches,
+    // GR-1's future-frame objective trains with phase 1 only.
+    futureOffset: phase === 'anchor' && !isXvlaConfig(pcfg) ? pcfg.video?.offset : undefined,
   });
   dist?.checkBatch(pc.batchSize, phase);
   const perEpoch = sampler.epochBatches('train', 0).length;

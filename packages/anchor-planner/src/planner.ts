@@ -58,4 +58,18 @@ export class AnchorPlanner extends Module {
       return { arm, gripperLogits: scalar };
     });
   }
+
+  /**
+   * forward() with extra read-out queries E [E, d] after Q_anc (e.g. GR-1's [OBS] tokens). No token attends
+   * to a query token, so Â^anc and λ^anc are forward()'s; `extra` holds the E read-outs [B, L, E, d].
+   */
+  forwardWith(context: Context, extra: tf.Tensor): AnchorOutput & { extra: tf.Tensor } {
+    const h = this.options.horizon;
+    return tf.tidy(() => {
+      const features = this.trunk.forward(context, tf.concat([this.queries, extra], 0)); // [B, L, H+E, d]
+      const [b, l, t, d] = features.shape;
+      const { arm, scalar } = this.head.forward(tf.slice(features, [0, 0, 0, 0], [b, l, h, d])); // [B, L, H, d]
+      return { arm, gripperLogits: scalar, extra: tf.slice(features, [0, 0, h, 0], [b, l, t - h, d]) };
+    });
+  }
 }

@@ -24,6 +24,15 @@ export {
   tokenizeBatch,
 } from './gr1/tokenizer.js';
 export { Gr1Trunk, gr1AttentionBias } from './gr1/trunk.js';
+export {
+  boxDownsample,
+  type Gr1VideoConfig,
+  VIDEO_TARGET_VAR_EPS,
+  VideoPredictor,
+  validateVideoConfig,
+  videoLoss,
+  videoTargets,
+} from './gr1/video.js';
 export { VisionTransformer } from './gr1/vit.js';
 export { type Gr1NameMapOptions, type Gr1NamePrefixes, gr1NameMap } from './names/gr1.js';
 export {

@@ -31,6 +31,7 @@ export function batchBuffers(b: SampleBatch): ArrayBuffer[] {
     b.episodeIndex,
     b.frameIndex,
     ...Object.values(b.images).map((i) => i.data),
+    ...Object.values(b.futureImages ?? {}).map((i) => i.data),
   ];
   return [...new Set(views.map((v) => v.buffer as ArrayBuffer))];
 }

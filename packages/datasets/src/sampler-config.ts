@@ -49,6 +49,12 @@ export interface SamplerConfig {
    * epoch. Grasps and releases are where a centimetre decides success. Absent = no such repeats.
    */
   oversampleSwitches?: { before: number; after: number; factor: number };
+  /**
+   * Also yield, per history slot, each camera's frame this many steps later (the episode's last frame
+   * past its end) as `futureImages`: the target of a future-frame objective (GR-1's video prediction).
+   * Absent = none.
+   */
+  futureOffset?: number;
 }
 
 export type ResolvedSamplerConfig = SamplerConfig & {
@@ -220,5 +226,7 @@ export function validateSamplerConfig(cfg: SamplerConfig, ds: LeRobotDataset): R
       'must be an integer ≥ 1 (times each of those frames appears per epoch)',
     );
   }
+  if (cfg.futureOffset !== undefined)
+    posInt(cfg.futureOffset, 'futureOffset', 'must be an integer ≥ 1 (steps ahead of the observed frame)');
   return { ...cfg, stateKey, actionKey, dropLast: cfg.dropLast ?? false };
 }

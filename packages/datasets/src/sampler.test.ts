@@ -94,6 +94,25 @@ describe('Sampler.batch (hand-computed)', () => {
   });
 });
 
+describe('Sampler futureOffset (video targets)', () => {
+  it("yields each real slot's frame k steps later, clamped to the episode's last frame", async () => {
+    const s = new Sampler(ds, { ...base, futureOffset: 2 });
+    const b = await s.batch([0, 4]); // episode 0 has frames 0..4
+    const per = 8 * 8 * 3;
+    const fut = b.futureImages?.front;
+    expect(fut?.shape).toEqual([2, 2, 8, 8, 3]);
+    const slot = (i: number) =>
+      Buffer.from((fut as { data: Uint8Array }).data.subarray(i * per, (i + 1) * per));
+    expect(slot(0)).toEqual(Buffer.from(syntheticImage(8, 8, 0, 2, 0))); // frame 0 → 2
+    expect(slot(1).every((v) => v === 0)).toBe(true); // padded slot
+    expect(slot(2)).toEqual(Buffer.from(syntheticImage(8, 8, 0, 4, 0))); // frame 3 → 5, clamped to 4
+    expect(slot(3)).toEqual(Buffer.from(syntheticImage(8, 8, 0, 4, 0))); // frame 4 → 4
+    expect(b.futureImages?.wrist.data.subarray(0, per)).toEqual(syntheticImage(8, 8, 0, 2, 1));
+    expect((await new Sampler(ds, base).batch([0])).futureImages).toBeUndefined();
+    expect(() => new Sampler(ds, { ...base, futureOffset: 0 })).toThrow(/futureOffset/);
+  });
+});
+
 describe('split and epochs', () => {
   it('splits by episode, deterministically by seed', () => {
     const cfg = { ...base, split: { valFraction: 0.5 } };

@@ -25,6 +25,8 @@ export interface SampleBatch {
   tasks: string[];
   episodeIndex: Int32Array;
   frameIndex: Int32Array;
+  /** with `futureOffset`: camera → uint8 [B, L, Hi, Wi, 3], each slot's frame that many steps later (clamped to the episode) */
+  futureImages?: Record<string, { data: Uint8Array; shape: [number, number, number, number, number] }>;
 }
 
 export type Split = 'train' | 'val';
@@ -190,8 +192,10 @@ export class Sampler {
       for (let j = 0; j < D; j++) if (j !== g.actionIndex) actions[o + c++] = aBuf[j];
       actions[o + D - 1] = this.actionGripper.toBinary(actionCol[fr * D + g.actionIndex]);
     };
-    // frames whose images are needed: slot → global frame (−1 = padding)
+    // frames whose images are needed: slot → global frame (−1 = padding), and its future frame
     const slotFrame = new Int32Array(B * L).fill(-1);
+    const k = cfg.futureOffset;
+    const futureFrame = new Int32Array(k ? B * L : 0).fill(-1);
     for (let b = 0; b < B; b++) {
       const t = indices[b];
       const ep = ds.episodes[ds.episodePosition(t)];
@@ -204,6 +208,7 @@ export class Sampler {
         const fr = t - n + 1 + j;
         const slot = b * L + j;
         slotFrame[slot] = fr;
+        if (k) futureFrame[slot] = Math.min(fr + k, ep.to - 1);
         historyMask[slot] = 1;
         this.stateNormalizer.normalize(stateCol.subarray(fr * this.stateDim, (fr + 1) * this.stateDim), sBuf);
         let c = 0;
@@ -226,8 +231,9 @@ export class Sampler {
       }
     }
     const images: SampleBatch['images'] = {};
+    const futureImages: SampleBatch['images'] = {};
     for (const [key, name] of Object.entries(cfg.cameras)) {
-      const need = [...new Set(Array.from(slotFrame).filter((f) => f >= 0))];
+      const need = [...new Set([...slotFrame, ...futureFrame].filter((f) => f >= 0))];
       // Video cameras are decoded at the batch size directly; stored images are resized here.
       const decoded = await ds.images(key, need, cfg.imageSize ? { size: cfg.imageSize } : {});
       const byFrame = new Map<number, DecodedImage>();
@@ -241,11 +247,15 @@ export class Sampler {
       const hi = first.height;
       const wi = first.width;
       const per = hi * wi * 3;
-      const data = new Uint8Array(B * L * per);
-      for (let s = 0; s < B * L; s++) {
-        if (slotFrame[s] >= 0) data.set((byFrame.get(slotFrame[s]) as DecodedImage).data, s * per);
-      }
-      images[name] = { data, shape: [B, L, hi, wi, 3] };
+      const gather = (frames: Int32Array) => {
+        const data = new Uint8Array(B * L * per);
+        for (let s = 0; s < B * L; s++) {
+          if (frames[s] >= 0) data.set((byFrame.get(frames[s]) as DecodedImage).data, s * per);
+        }
+        return { data, shape: [B, L, hi, wi, 3] as [number, number, number, number, number] };
+      };
+      images[name] = gather(slotFrame);
+      if (k) futureImages[name] = gather(futureFrame);
     }
     return {
       batchSize: B,
@@ -261,6 +271,7 @@ export class Sampler {
       tasks,
       episodeIndex,
       frameIndex,
+      ...(k ? { futureImages } : {}),
     };
   }
 }

@@ -26,6 +26,11 @@ export interface PolicyBatch {
   actionMask: Uint8Array;
   /** instruction per sample */
   tasks: string[];
+  /**
+   * camera → the frame `video.offset` steps after each history slot's (the episode's last at its end), same
+   * layout as `images`: the future-frame target of phase 1. Absent = no video objective.
+   */
+  futureImages?: PolicyBatch['images'];
 }
 
 export interface BatchTensors {
@@ -36,6 +41,8 @@ export interface BatchTensors {
   gripper: tf.Tensor;
   /** [B, L, H] float 1 = valid (history-padded slots are 0 too) */
   mask: tf.Tensor;
+  /** camera → [B, L, S, S, 3] float in [0, 1]: the future frames of `PolicyBatch.futureImages` */
+  future?: Record<string, tf.Tensor>;
 }
 
 /** uint8 0–255 → float32 0–1 (one pass; float input is taken as is). */
@@ -76,30 +83,39 @@ export function batchToTensors(
   expectLength('actionMask', batch.actionMask.length, b * l * h, [b, l, h]);
   if (batch.tasks.length !== b)
     throw new Error(`PolicyBatch.tasks: ${batch.tasks.length} strings for batch size ${b}`);
-  for (const cam of layout.cameras) {
-    const img = batch.images[cam];
-    if (!img)
-      throw new Error(
-        `PolicyBatch.images: missing camera '${cam}' (have: ${Object.keys(batch.images).join(', ')})`,
-      );
-    if (img.shape[0] !== b || img.shape[1] !== l) {
-      throw new Error(
-        `PolicyBatch.images.${cam}: shape must start [${b}, ${l}], got [${img.shape.join(', ')}]`,
-      );
-    }
-    expectLength(
-      `images.${cam}`,
-      img.data.length,
-      img.shape.reduce((x, y) => x * y, 1),
-      img.shape,
-    );
-  }
-  return tf.tidy(() => {
-    const images: Record<string, tf.Tensor> = {};
+  const checkImages = (field: 'images' | 'futureImages', set: PolicyBatch['images']) => {
     for (const cam of layout.cameras) {
-      const img = batch.images[cam];
-      images[cam] = tf.tensor(imagesToFloat(img.data), img.shape, 'float32');
+      const img = set[cam];
+      if (!img)
+        throw new Error(
+          `PolicyBatch.${field}: missing camera '${cam}' (have: ${Object.keys(set).join(', ')})`,
+        );
+      const want = field === 'images' ? [b, l] : batch.images[cam].shape;
+      if (want.some((n, i) => img.shape[i] !== n) || img.shape.length !== 5) {
+        throw new Error(
+          `PolicyBatch.${field}.${cam}: shape must start [${want.join(', ')}], got [${img.shape.join(', ')}]`,
+        );
+      }
+      expectLength(
+        `${field}.${cam}`,
+        img.data.length,
+        img.shape.reduce((x, y) => x * y, 1),
+        img.shape,
+      );
     }
+  };
+  checkImages('images', batch.images);
+  if (batch.futureImages) checkImages('futureImages', batch.futureImages);
+  return tf.tidy(() => {
+    const toFloat = (set: PolicyBatch['images']) =>
+      Object.fromEntries(
+        layout.cameras.map((cam) => [
+          cam,
+          tf.tensor(imagesToFloat(set[cam].data), set[cam].shape, 'float32'),
+        ]),
+      );
+    const images = toFloat(batch.images);
+    const future = batch.futureImages ? toFloat(batch.futureImages) : undefined;
     const historyMask = tf.tensor2d(batch.historyMask, [b, l], 'bool');
     const actions = tf.tensor4d(batch.actions.data, [b, l, h, d]);
     const arm = tf.slice(actions, [0, 0, 0, 0], [b, l, h, d - 1]); // [B, L, H, D−1]
@@ -113,7 +129,7 @@ export function batchToTensors(
       language: tokenize(batch.tasks),
       historyMask,
     };
-    return { obs, arm, gripper, mask } as unknown as tf.TensorContainer;
+    return { obs, arm, gripper, mask, ...(future ? { future } : {}) } as unknown as tf.TensorContainer;
   }) as unknown as BatchTensors;
 }
 
@@ -125,5 +141,5 @@ export function disposeBatchTensors(t: BatchTensors): void {
     t.obs.language,
     t.obs.historyMask,
   ]);
-  tf.dispose([t.arm, t.gripper, t.mask]);
+  tf.dispose([t.arm, t.gripper, t.mask, ...Object.values(t.future ?? {})]);
 }

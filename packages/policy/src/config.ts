@@ -4,7 +4,14 @@
  */
 
 import type { Reconstruction } from '@anchor-refine/anchor-planner';
-import { type Gr1Config, type Gr1Preset, gr1Config, validateGr1Config } from '@anchor-refine/backbones';
+import {
+  type Gr1Config,
+  type Gr1Preset,
+  type Gr1VideoConfig,
+  gr1Config,
+  validateGr1Config,
+  validateVideoConfig,
+} from '@anchor-refine/backbones';
 import type { GripperVariant } from '@anchor-refine/gripper-refinement';
 import {
   type RefinerInput,
@@ -54,6 +61,12 @@ export interface PolicyConfig {
   anchor: AnchorConfig;
   refine: RefineConfig;
   execution: ExecutionConfig;
+  /**
+   * GR-1's future-frame objective in phase 1 (backbones gr1/video.ts): [OBS] queries beside the anchor's
+   * and a light decoder predicting each camera's frame `offset` steps ahead, e.g. {queries: 4, offset: 3,
+   * weight: 0.1, dim: 64, depth: 1, heads: 4}. Absent or null = the action loss alone.
+   */
+  video?: Gr1VideoConfig | null;
   seed: number;
 }
 
@@ -137,6 +150,11 @@ export function validatePolicyConfig(cfg: PolicyConfig): void {
     if (typeof r.vision !== 'object')
       throw new Error('policy config: refine.vision must be {keypoints, cell, width} or null');
     validateRefinerVision(r.vision, cfg.backbone.config.vision.imageSize);
+  }
+  if (cfg.video !== undefined && cfg.video !== null) {
+    if (typeof cfg.video !== 'object')
+      throw new Error('policy config: video must be {queries, offset, weight, dim, depth, heads} or null');
+    validateVideoConfig(cfg.video, 'video', cfg.backbone.config.vision);
   }
   const h = cfg.backbone.config.horizon;
   positiveInt('execution.actionsPerChunk', cfg.execution.actionsPerChunk);

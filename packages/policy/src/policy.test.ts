@@ -290,3 +290,71 @@ describe('inference loop and checkpoints', () => {
     await rm(dir, { recursive: true, force: true });
   });
 });
+
+describe("GR-1's future-frame objective (config.video)", () => {
+  const video = { queries: 2, offset: 3, weight: 0.5, dim: 16, depth: 1, heads: 2 };
+  const withFuture = (seed: number) => ({ ...batchOf(seed), futureImages: batchOf(seed + 100).images });
+
+  it('phase-1 loss = L_anc + w·L_video; the action loss is the same with or without [OBS] queries', () => {
+    const policy = make({ video });
+    const plain = make();
+    tf.tidy(() => {
+      const a = policy.forward(withFuture(1), 'anchor');
+      const b = policy.forward(batchOf(1), 'anchor'); // no future frames: L_anc alone
+      const c = plain.forward(batchOf(1), 'anchor'); // the same weights without the video module
+      const lv = a.metrics.video_loss?.dataSync()[0] ?? Number.NaN;
+      expect(lv).toBeGreaterThan(0);
+      expect(b.metrics.video_loss).toBeUndefined();
+      expect(a.metrics.arm_loss.dataSync()[0]).toBeCloseTo(b.metrics.arm_loss.dataSync()[0], 6);
+      expect(a.loss.dataSync()[0]).toBeCloseTo(b.loss.dataSync()[0] + 0.5 * lv, 5);
+      expect(b.loss.dataSync()[0]).toBeCloseTo(c.loss.dataSync()[0], 6);
+    });
+    policy.dispose();
+    plain.dispose();
+  });
+
+  it('L_video trains the [OBS] queries, the decoder and the vision encoder; phase 2 leaves it frozen', () => {
+    const policy = make({ video });
+    const vars = policy.setPhase('anchor');
+    expect(policy.video?.parameters().every((v) => vars.includes(v))).toBe(true);
+    const t = policy.toTensors(withFuture(2));
+    tf.tidy(() => {
+      const probe = [
+        policy.video!.queries,
+        policy.video!.decoder_pred.weight,
+        policy.backbone.vision.patch_embed.weight,
+      ];
+      const { grads } = tf.variableGrads(
+        () => policy.forward(t, 'anchor').metrics.video_loss as tf.Scalar,
+        probe,
+      );
+      for (const v of probe) expect(tf.max(tf.abs(grads[v.name])).dataSync()[0]).toBeGreaterThan(0);
+    });
+    disposeBatchTensors(t);
+    const refineVars = policy.setPhase('refine');
+    expect(policy.video?.parameters().some((v) => refineVars.includes(v))).toBe(false);
+    policy.dispose();
+  });
+
+  it('round-trips through a checkpoint; bad configs and future-frame shapes are named', async () => {
+    const policy = make({ video });
+    const dir = await mkdtemp(join(tmpdir(), 'policy-video-'));
+    try {
+      await savePolicy(policy, join(dir, 'p'));
+      const l = (await loadPolicy(join(dir, 'p'))) as AnchorRefinePolicy;
+      expect(l.config.video).toEqual(video);
+      expect(Array.from(l.video!.queries.dataSync())).toEqual(Array.from(policy.video!.queries.dataSync()));
+      l.dispose();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const b = batchOf(3);
+    const bad = {
+      ...b,
+      futureImages: { ...b.images, front: { ...b.images.front, shape: [4, 2, 16, 16, 3] } },
+    };
+    expect(() => policy.toTensors(bad as typeof b)).toThrow(/futureImages\.front/);
+    policy.dispose();
+    expect(() => make({ video: { ...video, queries: 0 } })).toThrow(/video\.queries/);
+  });
+});

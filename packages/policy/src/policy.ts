@@ -9,10 +9,16 @@
  * Batches carry a chunk for every history slot (GR-1's dense supervision); inference reads the last real slot.
  */
 import { AnchorPlanner, anchorLoss } from '@anchor-refine/anchor-planner';
-import { type Backbone, Gr1Backbone, type Tokenizer } from '@anchor-refine/backbones';
+import {
+  type Backbone,
+  Gr1Backbone,
+  type Tokenizer,
+  VideoPredictor,
+  videoLoss,
+} from '@anchor-refine/backbones';
 import { noGrad, stopGradient } from '@anchor-refine/core-tensors';
 import { gripperLoss } from '@anchor-refine/gripper-refinement';
-import type { Module } from '@anchor-refine/nn';
+import { type Module, Rng } from '@anchor-refine/nn';
 import { ResidualRefiner, refineLoss } from '@anchor-refine/residual-refiner';
 import * as tf from '@tensorflow/tfjs';
 import { PolicyBase, type PolicyObservation } from './base.js';
@@ -52,6 +58,8 @@ export class AnchorRefinePolicy extends PolicyBase {
   readonly backbone: Backbone & Gr1Backbone;
   readonly anchor: AnchorPlanner;
   readonly refiner: ResidualRefiner | undefined;
+  /** GR-1's future-frame predictor (phase 1 only; `config.video`). */
+  readonly video: VideoPredictor | undefined;
 
   constructor(
     readonly config: PolicyConfig,
@@ -96,6 +104,21 @@ export class AnchorRefinePolicy extends PolicyBase {
           }),
         )
       : undefined;
+    this.video = config.video
+      ? this.registerModule(
+          'video',
+          new VideoPredictor(
+            config.video,
+            {
+              cameras: bb.cameras.length,
+              trunkDim: bb.dim,
+              imageSize: bb.vision.imageSize,
+              patchSize: bb.vision.patchSize,
+            },
+            new Rng(config.seed + 3000),
+          ),
+        )
+      : undefined;
   }
 
   /** The instruction tokenizer (the byte tokenizer, or the one passed for `text.tokenizer: 'clip'`). */
@@ -116,6 +139,7 @@ export class AnchorRefinePolicy extends PolicyBase {
     if (phase === 'anchor') {
       open(this.backbone);
       open(this.anchor);
+      if (this.video) open(this.video);
     } else {
       if (!this.refiner) throw new Error("AnchorRefinePolicy: phase 'refine' needs refine.enabled = true");
       open(this.refiner);
@@ -163,18 +187,39 @@ export class AnchorRefinePolicy extends PolicyBase {
   }
 
   private anchorObjective(ctx: ReturnType<Backbone['encode']>, t: BatchTensors): ForwardResult {
-    const a = this.anchor.forward(ctx);
-    const { loss, arm, gripper } = anchorLoss(a.arm, t.arm, a.gripperLogits, t.gripper, {
+    // The video objective needs the batch's future frames; a batch without them trains on L_anc alone.
+    const video = this.video;
+    const future = video ? t.future : undefined;
+    const withVideo = video && future ? this.anchor.forwardWith(ctx, video.queries) : undefined;
+    const a = withVideo ?? this.anchor.forward(ctx);
+    const {
+      loss: lAnc,
+      arm,
+      gripper,
+    } = anchorLoss(a.arm, t.arm, a.gripperLogits, t.gripper, {
       beta: this.config.anchor.beta,
       reconstruction: this.config.anchor.reconstruction,
       mask: t.mask,
     });
+    let loss = lAnc;
+    let lVideo: tf.Scalar | undefined;
+    if (video && future && withVideo) {
+      const px = this.config.backbone.config.vision.imageSize;
+      const [b, l] = t.obs.historyMask.shape;
+      const targets = this.backbone.cameras.map((cam) => {
+        const y = video.targets(tf.reshape(future[cam], [b * l, px, px, 3])); // [B, L, S, S, 3] → [B·L, S, S, 3] → [B·L, P, K]
+        return tf.reshape(y, [b, l, 1, video.patches, video.pixelsPerPatch]); // [B, L, 1, P, K]
+      });
+      lVideo = videoLoss(video.forward(withVideo.extra), tf.concat(targets, 2), t.obs.historyMask); // targets [B, L, V, P, K]
+      loss = tf.add(lAnc, tf.mul(video.config.weight, lVideo)) as tf.Scalar;
+    }
     return {
       loss,
       metrics: {
         loss,
         arm_loss: arm,
         gripper_bce: gripper,
+        ...(lVideo ? { video_loss: lVideo } : {}),
         ...errorMetrics(a.arm, a.gripperLogits, undefined, t),
       },
     };
