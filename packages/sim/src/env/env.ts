@@ -19,7 +19,7 @@ import { type EnvOptions, type EnvOptionsInput, resolveEnvOptions } from './opti
 import { ACTION_DIM, type Image, type Observation, type StepResult, type TaskId } from './types.js';
 
 /** Grip-site pose the arm starts from: above the workspace centre, gripper pointing down. */
-const HOME_POS: Vec3 = [0.14, 0.0, 0.13];
+export const HOME_POS: Vec3 = [0.14, 0.0, 0.13];
 /** IK seed that selects the elbow-up branch for the home pose. */
 const HOME_SEED = [0, -0.2, 0.6, 1.2, 0];
 const DEFAULT_LIGHT: [number, number, number] = normalize([0.35, 0.45, 1]) as [number, number, number];

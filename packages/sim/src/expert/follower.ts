@@ -17,8 +17,41 @@ export interface EeCommand {
  * toward the active waypoint at most `speed` per step, stays `hold` steps once there, then advances.
  * After the last waypoint it keeps commanding it (the env ends the episode on success or time-out).
  */
+/** Distance from p to the segment [a, b]. */
+function segmentDistance(p: Vec3, a: Vec3, b: Vec3): number {
+  const ab: Vec3 = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+  const len2 = ab[0] * ab[0] + ab[1] * ab[1] + ab[2] * ab[2];
+  const t =
+    len2 > 0
+      ? Math.max(
+          0,
+          Math.min(1, ((p[0] - a[0]) * ab[0] + (p[1] - a[1]) * ab[1] + (p[2] - a[2]) * ab[2]) / len2),
+        )
+      : 0;
+  return Math.hypot(p[0] - a[0] - t * ab[0], p[1] - a[1] - t * ab[1], p[2] - a[2] - t * ab[2]);
+}
+
+/**
+ * Where a takeover continues the plan: the waypoint whose incoming segment passes nearest to `pos`
+ * (waypoint k's segment runs from waypoint k − 1, waypoint 0's from `origin`, the pose episodes start
+ * at), among the waypoints before the plan's first gripper change. A gripper that has already come down
+ * toward the object heads on to the next waypoint instead of climbing back to the first one.
+ */
+export function nearestWaypoint(waypoints: readonly Waypoint[], pos: Vec3, origin: Vec3): number {
+  let best = 0;
+  let bestDist = Number.POSITIVE_INFINITY;
+  for (let k = 0; k < waypoints.length && waypoints[k].grip === waypoints[0].grip; k++) {
+    const d = segmentDistance(pos, k === 0 ? origin : waypoints[k - 1].pos, waypoints[k].pos);
+    if (d < bestDist) {
+      bestDist = d;
+      best = k;
+    }
+  }
+  return best;
+}
+
 export class WaypointFollower {
-  private index = 0;
+  private index: number;
   private held = 0;
   private pos: Vec3;
   private yaw: number;
@@ -27,8 +60,12 @@ export class WaypointFollower {
     private readonly waypoints: readonly Waypoint[],
     start: Vec3,
     startYaw: number,
+    startIndex = 0,
   ) {
     if (waypoints.length === 0) throw new Error('WaypointFollower needs at least one waypoint');
+    if (!(Number.isInteger(startIndex) && startIndex >= 0 && startIndex < waypoints.length))
+      throw new Error(`WaypointFollower: startIndex must be in [0, ${waypoints.length}), got ${startIndex}`);
+    this.index = startIndex;
     this.pos = [...start];
     this.yaw = startYaw;
   }

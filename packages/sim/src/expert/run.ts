@@ -1,7 +1,7 @@
-import type { Env } from '../env/env.js';
+import { type Env, HOME_POS } from '../env/env.js';
 import type { Observation } from '../env/types.js';
 import { Rng } from '../math/rng.js';
-import { WaypointFollower } from './follower.js';
+import { nearestWaypoint, WaypointFollower } from './follower.js';
 
 export interface ExpertOptions {
   /** Std-dev (m) of a per-episode error in where the expert thinks the objects are (0 = exact). */
@@ -54,9 +54,13 @@ export class ExpertController {
       actionNoise: 0,
     },
     startYaw = START_YAW,
+    /** 'nearest': continue at `nearestWaypoint` (a takeover), not at the plan's first waypoint. */
+    resume: 'start' | 'nearest' = 'start',
   ) {
     const plan = env.expertPlan(options.aimNoise);
-    this.follower = new WaypointFollower(plan, env.sitePos(), startYaw);
+    const at = env.sitePos();
+    const first = resume === 'nearest' ? nearestWaypoint(plan, at, HOME_POS) : 0;
+    this.follower = new WaypointFollower(plan, at, startYaw, first);
     this.noise = new Rng(`expert-action:${env.taskId}:${env.currentSeed}`);
     this.execNoise = new Rng(`expert-execution:${env.taskId}:${env.currentSeed}`);
     const sd = options.executionNoise ?? 0;
@@ -104,12 +108,14 @@ export interface ExpertResult {
 /** Resets `env` with `seed` and runs the scripted expert until success or the step limit. */
 export function runExpert(env: Env, seed: number, options: Partial<ExpertOptions> = {}): ExpertResult {
   const obs = env.reset(seed);
-  return driveExpert(env, obs, options, START_YAW);
+  return driveExpert(env, obs, options, START_YAW, 'start');
 }
 
 /**
  * Hands a running episode to the scripted expert: it replans from the objects' current poses, starts
- * from the gripper's current pose and yaw, and runs until success or the step limit. `obs` is the
+ * from the gripper's current pose and yaw at the plan's waypoint nearest to where the gripper is
+ * (`nearestWaypoint`: progress made toward the object is kept, not undone by a climb back to the first
+ * waypoint), and runs until success or the step limit. `obs` is the
  * observation of the current state (the last `step`'s); before any reset the plan throws. The episode's
  * steps so far count against its limit. Valid while the task's objects are where a plan can start from (before a grasp: `plan()`
  * aims at the object's current pose).
@@ -119,7 +125,7 @@ export function takeOverWithExpert(
   obs: Observation,
   options: Partial<ExpertOptions> = {},
 ): ExpertResult {
-  return driveExpert(env, obs, options, env.siteYaw());
+  return driveExpert(env, obs, options, env.siteYaw(), 'nearest');
 }
 
 function driveExpert(
@@ -127,6 +133,7 @@ function driveExpert(
   first: Observation,
   options: Partial<ExpertOptions>,
   startYaw: number,
+  resume: 'start' | 'nearest',
 ): ExpertResult {
   const aimNoise = options.aimNoise ?? 0;
   const actionNoise = options.actionNoise ?? 0;
@@ -142,6 +149,7 @@ function driveExpert(
       ...(executionNoiseSteps !== undefined ? { executionNoiseSteps } : {}),
     },
     startYaw,
+    resume,
   );
   for (;;) {
     const action = expert.act();
