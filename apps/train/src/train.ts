@@ -78,6 +78,10 @@ export function buildPolicyConfig(cfg: TrainConfig): AnyPolicyConfig {
   const p = cfg.policy;
   if (p.backbone === 'xvla') {
     const o = p.overrides;
+    if ((o as Record<string, unknown>).video !== undefined)
+      throw new Error(
+        "train config: policy.overrides.video (GR-1's future-frame objective) needs policy.backbone 'gr1'; X-VLA has no [OBS] queries",
+      );
     return xvlaPolicyConfig(p.preset, {
       armDim: ARM_DIM,
       stateDim: ARM_DIM,

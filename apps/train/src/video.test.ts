@@ -11,7 +11,7 @@ import { type AnchorRefinePolicy, loadPolicy } from '@anchor-refine/policy';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readJsonl } from './metrics.js';
 import { tinyConfig, tinyDataset } from './test-utils/fixture.js';
-import { trainPhase } from './train.js';
+import { buildPolicyConfig, trainPhase } from './train.js';
 
 const quiet = { progress: false, log: () => {} };
 const video = { queries: 2, offset: 2, weight: 0.5, dim: 16, depth: 1, heads: 2, targetSize: 16 };
@@ -50,5 +50,12 @@ describe('train with policy.overrides.video', () => {
     expect(Array.from(p2.video!.queries.dataSync())).toEqual(Array.from(p1.video!.queries.dataSync())); // frozen in phase 2
     p1.dispose();
     p2.dispose();
+  });
+
+  it('is refused on X-VLA, naming the field', () => {
+    const cfg = tinyConfig(data, mkdtempSync(join(tmpdir(), 'video-xvla-')), {
+      policy: { backbone: 'xvla', preset: 'tiny', overrides: { seed: 1, video } },
+    });
+    expect(() => buildPolicyConfig(cfg)).toThrow(/policy\.overrides\.video.*'gr1'/);
   });
 });
