@@ -11,9 +11,9 @@
  * patch (MAE's norm-pix loss); the loss is the squared error, averaged per camera and summed over cameras
  * (GR-1: L_obs + L_hand_obs), over real history slots. Training only: inference never builds [OBS] tokens.
  */
-import { init, LayerNorm, Linear, Module, type Rng, Transformer } from '@anchor-refine/nn';
+import { init, Linear, Module, type Rng, Transformer } from '@anchor-refine/nn';
 import * as tf from '@tensorflow/tfjs';
-import { sincos2d } from './vit.js';
+import { patchify, sincos2d } from './vit.js';
 
 export interface Gr1VideoConfig {
   /** [OBS] query tokens per camera (GR-1: 10, its 9 resampler latents + the CLS slot). */
@@ -75,16 +75,14 @@ export function validateVideoConfig(
  * standardised by its own mean and unbiased variance (floor VIDEO_TARGET_VAR_EPS).
  */
 export function videoTargets(images: tf.Tensor, patch: number): tf.Tensor {
-  const [n, s, s2, c] = images.shape;
+  const [, s, s2, c] = images.shape;
   if (images.rank !== 4 || s !== s2 || c !== 3 || s % patch !== 0)
     throw new Error(
       `videoTargets: images must be [N, S, S, 3] with S a multiple of ${patch}, got [${images.shape.join(', ')}]`,
     );
   return tf.tidy(() => {
-    const g = s / patch;
     const k = patch * patch * 3;
-    const blocks = tf.reshape(images, [n, g, patch, g, patch, 3]); // [N, gy, py, gx, px, C]
-    const x = tf.reshape(tf.transpose(blocks, [0, 1, 3, 2, 4, 5]), [n, g * g, k]); // [N, gy, gx, py, px, C] → [N, P, p²·3]
+    const x = patchify(images, patch); // [N, P, p²·3]
     const mean = tf.mean(x, -1, true); // [N, P, 1]
     const centred = tf.sub(x, mean);
     const variance = tf.div(tf.sum(tf.square(centred), -1, true), k - 1); // unbiased, [N, P, 1]
@@ -181,7 +179,11 @@ export class VideoPredictor extends Module {
 
   /** Future frames [N, S, S, 3] in [0, 1] → this predictor's norm-pix targets [N, P, K]. */
   targets(frames: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => videoTargets(boxDownsample(frames, this.targetSize), this.targetPatch));
+    return tf.tidy(() => {
+      // At the camera's own size the frames are the target as they are (no copy).
+      const t = this.targetSize;
+      return videoTargets(frames.shape[1] === t ? frames : boxDownsample(frames, t), this.targetPatch);
+    });
   }
 
   /** The [OBS] read-outs [B, L, V·Q, d] → per-patch pixel predictions [B, L, V, P, p²·3]. */

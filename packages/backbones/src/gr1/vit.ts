@@ -65,14 +65,11 @@ export class VisionTransformer extends Module {
     }
     return tf.tidy(() => {
       const n = images.shape[0];
-      const g = s / p;
       const x = tf.div(tf.sub(images, MEAN), STD); // [N, S, S, 3] normalized
       // Patches in (py, px, C) order, so each copied run is a patch row of p·3 floats; the weight, stored
       // in the conv kernel's (C, py, px) order, is permuted to match (dim·3·p² floats instead of the
       // images' N·S²·3, moved in runs of 1).
-      const blocks = tf.reshape(x, [n, g, p, g, p, 3]); // [N, gy, py, gx, px, C]
-      const hwc = tf.transpose(blocks, [0, 1, 3, 2, 4, 5]); // [N, gy, gx, py, px, C]
-      const flat = tf.reshape(hwc, [n, g * g, p * p * 3]); // [N, P, p·p·C]
+      const flat = patchify(x, p); // [N, P, p·p·C]
       const w = this.patch_embed.weight; // [dim, C·p·p]
       const wHwc = tf.reshape(tf.transpose(tf.reshape(w, [dim, 3, p * p]), [0, 2, 1]), [dim, p * p * 3]); // [dim, p·p·C]
       const tokens = this.patch_embed.forward(flat, wHwc); // [N, P, dim]
@@ -85,6 +82,19 @@ export class VisionTransformer extends Module {
       };
     });
   }
+}
+
+/**
+ * images [N, S, S, C] → [N, (S/p)², p·p·C]: non-overlapping p×p patches in row-major order, each flattened
+ * in (py, px, C) order, so every copied run is a patch row of p·C floats.
+ */
+export function patchify(images: tf.Tensor, p: number): tf.Tensor {
+  const [n, s, , c] = images.shape;
+  const g = s / p;
+  return tf.tidy(() => {
+    const blocks = tf.reshape(images, [n, g, p, g, p, c]); // [N, gy, py, gx, px, C]
+    return tf.reshape(tf.transpose(blocks, [0, 1, 3, 2, 4, 5]), [n, g * g, p * p * c]); // [N, gy, gx, py, px, C] → [N, P, p·p·C]
+  });
 }
 
 /**

@@ -41,8 +41,9 @@ export class ExpertController {
 
   /**
    * Plans from the objects' current poses and starts the follower at the gripper's current position, so
-   * it can also take over mid-episode (`takeOverWithExpert`); `startYaw` is the follower's starting yaw
-   * (default the home pose's 0; a takeover passes `env.siteYaw()`).
+   * it can also take over mid-episode (`takeOverWithExpert`). `start` 'home': an episode's start (yaw 0,
+   * the plan's first waypoint); 'takeover': the gripper's current yaw (`env.siteYaw()`) and the plan's
+   * `nearestWaypoint`.
    */
   constructor(
     private readonly env: Env,
@@ -53,14 +54,14 @@ export class ExpertController {
       aimNoise: 0,
       actionNoise: 0,
     },
-    startYaw = START_YAW,
-    /** 'nearest': continue at `nearestWaypoint` (a takeover), not at the plan's first waypoint. */
-    resume: 'start' | 'nearest' = 'start',
+    start: 'home' | 'takeover' = 'home',
   ) {
     const plan = env.expertPlan(options.aimNoise);
     const at = env.sitePos();
-    const first = resume === 'nearest' ? nearestWaypoint(plan, at, HOME_POS) : 0;
-    this.follower = new WaypointFollower(plan, at, startYaw, first);
+    this.follower =
+      start === 'takeover'
+        ? new WaypointFollower(plan, at, env.siteYaw(), nearestWaypoint(plan, at, HOME_POS))
+        : new WaypointFollower(plan, at, START_YAW);
     this.noise = new Rng(`expert-action:${env.taskId}:${env.currentSeed}`);
     this.execNoise = new Rng(`expert-execution:${env.taskId}:${env.currentSeed}`);
     const sd = options.executionNoise ?? 0;
@@ -108,7 +109,7 @@ export interface ExpertResult {
 /** Resets `env` with `seed` and runs the scripted expert until success or the step limit. */
 export function runExpert(env: Env, seed: number, options: Partial<ExpertOptions> = {}): ExpertResult {
   const obs = env.reset(seed);
-  return driveExpert(env, obs, options, START_YAW, 'start');
+  return driveExpert(env, obs, options, 'home');
 }
 
 /**
@@ -125,15 +126,14 @@ export function takeOverWithExpert(
   obs: Observation,
   options: Partial<ExpertOptions> = {},
 ): ExpertResult {
-  return driveExpert(env, obs, options, env.siteYaw(), 'nearest');
+  return driveExpert(env, obs, options, 'takeover');
 }
 
 function driveExpert(
   env: Env,
   first: Observation,
   options: Partial<ExpertOptions>,
-  startYaw: number,
-  resume: 'start' | 'nearest',
+  start: 'home' | 'takeover',
 ): ExpertResult {
   const aimNoise = options.aimNoise ?? 0;
   const actionNoise = options.actionNoise ?? 0;
@@ -148,8 +148,7 @@ function driveExpert(
       executionNoise,
       ...(executionNoiseSteps !== undefined ? { executionNoiseSteps } : {}),
     },
-    startYaw,
-    resume,
+    start,
   );
   for (;;) {
     const action = expert.act();
