@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { policyConfig, xvlaPolicyConfig } from '@anchor-refine/policy';
 import { describe, expect, it } from 'vitest';
-import { ablate, ablationVariants, formatAblation } from './ablate.js';
-import { RUN_FILES } from './run-layout.js';
+import { ablate, ablationVariants, addPairedTests, formatAblation, pairAgainst } from './ablate.js';
+import { type AblationRow, ANCHOR_ROW, type EpisodeOutcome, FULL_ROW, RUN_FILES } from './run-layout.js';
 import { tinyConfig, tinyDataset } from './test-utils/fixture.js';
 
 describe('ablate', () => {
@@ -63,7 +63,20 @@ describe('ablate', () => {
       'explicit anchor concatenation',
       'phase 1 only, deeper anchor',
     ]);
-    for (const v of r.variants) expect(v.tasks[0].episodes).toBe(1);
+    for (const v of r.variants) {
+      expect(v.tasks[0].episodes).toBe(1);
+      expect(v.outcomes?.map((e) => [e.task, e.seed])).toEqual([['push_pen', 1_000_000]]);
+      expect(v.outcomes?.[0].success).toBe(v.tasks[0].successes === 1);
+    }
+    // Both variants are paired with the anchor-only row on the one seed (no full row ran).
+    for (const v of r.variants.slice(1)) {
+      const p = v.paired?.[0];
+      expect(v.paired).toHaveLength(1);
+      expect(p?.against).toBe(ANCHOR_ROW);
+      expect((p?.failToSuccess ?? 0) - (p?.successToFail ?? 0)).toBe(
+        v.tasks[0].successes - r.variants[0].tasks[0].successes,
+      );
+    }
     expect(existsSync(join(cfg.outDir, 'ablation', 'shared', 'anchor', 'final'))).toBe(true);
     const deeper = JSON.parse(
       readFileSync(
@@ -73,6 +86,7 @@ describe('ablate', () => {
     );
     expect(deeper.anchor.depth).toBe(3);
     expect(deeper.refine.enabled).toBe(false);
+    // (1, 3): 2 · P(X ≤ 1 | n = 4) = 2 · 5/16 = 0.625.
     expect(formatAblation(r)).toMatch(/explicit anchor concatenation/);
     expect(JSON.parse(readFileSync(join(cfg.outDir, RUN_FILES.ablation), 'utf8')).variants).toHaveLength(3);
 
@@ -93,5 +107,48 @@ describe('ablate', () => {
     await expect(
       ablate(cfg2, { episodes: 1, anchor: join(cfg2.outDir, 'nope'), log: () => {} }),
     ).rejects.toThrow(/ablate --anchor: .*nope is not a policy checkpoint/);
+  });
+
+  it('pairs each row with the anchor-only and full rows, episode by episode (hand-computed)', () => {
+    const out = (task: 'pick_cube' | 'push_pen', wins: number[]): EpisodeOutcome[] =>
+      wins.map((w, i) => ({ task, seed: 1_000_000 + i, success: w === 1 }));
+    const row = (name: string, pick: number[], push: number[]): AblationRow => ({
+      name,
+      tasks: [],
+      average: 0,
+      outcomes: [...out('pick_cube', pick), ...out('push_pen', push)],
+    });
+    const anchor = row(ANCHOR_ROW, [0, 0, 1, 1], [0, 1, 0, 0]);
+    const full = row(FULL_ROW, [1, 0, 1, 1], [1, 1, 1, 0]); // F→S at pick 0, push 0 and push 2; no S→F
+    const other = row('w/o gripper refinement', [1, 1, 0, 1], [0, 1, 0, 0]); // vs anchor: F→S 2, S→F 1
+
+    const p = pairAgainst(full, anchor);
+    expect(p).toMatchObject({ against: ANCHOR_ROW, failToSuccess: 3, successToFail: 0, gain: 3 / 8 });
+    expect(p.pValue).toBeCloseTo(0.25, 12); // 2 · (1/2)³
+    // McNemar on (2, 1): P(X ≤ 1 | n = 3) = 4/8, two-sided 1.
+    expect(pairAgainst(other, anchor)).toMatchObject({
+      failToSuccess: 2,
+      successToFail: 1,
+      pValue: 1,
+      gain: 1 / 8,
+    });
+    // other vs full: pick 1 → S→F? seed 1: full 0, other 1 (F→S); seed 2: full 1, other 0 (S→F);
+    // push seed 0 and 2: full 1, other 0 (S→F ×2).
+    expect(pairAgainst(other, full)).toMatchObject({ failToSuccess: 1, successToFail: 3, gain: -2 / 8 });
+
+    const rows = [anchor, full, other];
+    addPairedTests(rows);
+    expect(anchor.paired?.map((x) => x.against)).toEqual([FULL_ROW]);
+    expect(full.paired?.map((x) => x.against)).toEqual([ANCHOR_ROW]);
+    expect(other.paired?.map((x) => x.against)).toEqual([ANCHOR_ROW, FULL_ROW]);
+    // (1, 3): 2 · P(X ≤ 1 | n = 4) = 2 · 5/16 = 0.625.
+    expect(formatAblation({ episodesPerTask: 4, seedOffset: 1_000_000, variants: rows })).toMatch(
+      /w\/o gripper refinement .*\+12\.5 \(2\/1, p 1\.0\) +-25\.0 \(1\/3, p 0\.63\)/,
+    );
+
+    const bare: AblationRow = { name: 'old record', tasks: [], average: 0 };
+    expect(() => pairAgainst(bare, anchor)).toThrow(
+      /'old record' or 'anchor-only \(phase 1\)' has no outcomes/,
+    );
   });
 });

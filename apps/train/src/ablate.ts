@@ -8,10 +8,18 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AnyPolicyConfig, isXvlaConfig } from '@anchor-refine/policy';
-import type { TaskId } from '@anchor-refine/sim';
+import { exactMcNemar, type TaskId } from '@anchor-refine/sim';
 import { type PolicySection, type TrainConfig, validateTrainConfig } from './config.js';
-import { evalClosedLoop } from './eval-closed-loop.js';
-import { type AblationResult, type AblationRow, RUN_FILES, requirePolicyCheckpoint } from './run-layout.js';
+import { evalClosedLoop, transitions } from './eval-closed-loop.js';
+import {
+  type AblationResult,
+  type AblationRow,
+  ANCHOR_ROW,
+  FULL_ROW,
+  type PairedAgainst,
+  RUN_FILES,
+  requirePolicyCheckpoint,
+} from './run-layout.js';
 import { buildPolicyConfig, trainPhase } from './train.js';
 
 export interface Variant {
@@ -30,7 +38,7 @@ export interface Variant {
 export function ablationVariants(base: AnyPolicyConfig): Variant[] {
   if (isXvlaConfig(base)) {
     return [
-      { name: 'full AnchorRefine', overrides: {} },
+      { name: FULL_ROW, overrides: {} },
       { name: 'w/o gripper refinement', overrides: { refine: { gripper: 'none' } } },
       { name: 'naive gripper MSE', overrides: { refine: { gripper: 'naive-mse' } } },
       {
@@ -44,7 +52,7 @@ export function ablationVariants(base: AnyPolicyConfig): Variant[] {
     ];
   }
   return [
-    { name: 'full AnchorRefine', overrides: {} },
+    { name: FULL_ROW, overrides: {} },
     { name: 'w/o gripper refinement', overrides: { refine: { gripper: 'none' } } },
     { name: 'naive gripper MSE', overrides: { refine: { gripper: 'naive-mse' } } },
     { name: 'w/o detached anchor', overrides: { refine: { detachAnchor: false } } },
@@ -108,15 +116,20 @@ export async function ablate(cfg: TrainConfig, o: AblateOptions): Promise<Ablati
       seedOffset,
     });
     const tasks = r.results[mode]?.tasks ?? [];
-    const row = {
+    const row: AblationRow = {
       name,
       tasks,
       average: tasks.reduce((s, t) => s + t.successRate, 0) / Math.max(1, tasks.length),
+      outcomes: (r.results[mode]?.episodes ?? []).map((e) => ({
+        task: e.task,
+        seed: e.seed,
+        success: e.success,
+      })),
     };
     log(`ablate: ${name}: average ${(100 * row.average).toFixed(1)}%`);
     rows.push(row);
   };
-  await evalRow('anchor-only (phase 1)', sharedAnchor, 'anchor');
+  await evalRow(ANCHOR_ROW, sharedAnchor, 'anchor');
   for (const v of ablationVariants(base)) {
     if (o.only && !o.only.includes(v.name)) continue;
     const slug = v.name
@@ -135,18 +148,59 @@ export async function ablate(cfg: TrainConfig, o: AblateOptions): Promise<Ablati
     }
     await evalRow(v.name, finalDir, v.anchorOnly ? 'anchor' : 'refine');
   }
+  addPairedTests(rows);
   const result: AblationResult = { episodesPerTask: o.episodes, seedOffset, variants: rows };
   await writeFile(join(cfg.outDir, RUN_FILES.ablation), `${JSON.stringify(result, null, 2)}\n`);
   return result;
 }
 
+/**
+ * `row` against `ref` on the seeds both ran: F→S counts episodes `ref` failed and `row` solved. The
+ * gain is over those paired episodes, so it equals the difference of the rows' averages when every task
+ * ran the same number of seeds.
+ */
+export function pairAgainst(row: AblationRow, ref: AblationRow): PairedAgainst {
+  if (!row.outcomes || !ref.outcomes)
+    throw new Error(`ablate: row '${row.name}' or '${ref.name}' has no outcomes`);
+  const tasks = [...new Set(ref.outcomes.map((e) => e.task))];
+  const per = Object.values(transitions(ref.outcomes, row.outcomes, tasks));
+  const b = per.reduce((a, t) => a + t.failToSuccess, 0);
+  const c = per.reduce((a, t) => a + t.successToFail, 0);
+  const n = per.reduce((a, t) => a + t.failToSuccess + t.successToFail + t.bothSuccess + t.bothFail, 0);
+  return {
+    against: ref.name,
+    failToSuccess: b,
+    successToFail: c,
+    pValue: exactMcNemar(b, c),
+    gain: n ? (b - c) / n : 0,
+  };
+}
+
+/** Each row paired against the anchor-only row and the full AnchorRefine row (a row is not paired with itself). */
+export function addPairedTests(rows: AblationRow[]): void {
+  const refs = [ANCHOR_ROW, FULL_ROW]
+    .map((n) => rows.find((r) => r.name === n))
+    .filter((r): r is AblationRow => r?.outcomes !== undefined);
+  for (const row of rows) {
+    if (!row.outcomes) continue;
+    const paired = refs.filter((ref) => ref !== row).map((ref) => pairAgainst(row, ref));
+    if (paired.length) row.paired = paired;
+  }
+}
+
+const fmtPaired = (p: PairedAgainst | undefined) =>
+  p
+    ? `${p.gain >= 0 ? '+' : ''}${(100 * p.gain).toFixed(1)} (${p.failToSuccess}/${p.successToFail}, p ${p.pValue.toPrecision(2)})`
+    : '—';
+
 export function formatAblation(r: AblationResult): string {
   const w = Math.max(...r.variants.map((v) => v.name.length));
   const tasks = r.variants[0]?.tasks.map((t) => t.task) ?? [];
-  const head = `${'variant'.padEnd(w)}  avg SR  ${tasks.map((t) => t.padEnd(12)).join(' ')}`;
+  const vs = (v: AblationRow, n: string) => fmtPaired(v.paired?.find((p) => p.against === n));
+  const head = `${'variant'.padEnd(w)}  avg SR  ${tasks.map((t) => t.padEnd(12)).join(' ')} vs anchor-only (F→S/S→F, p)   vs full`;
   const lines = r.variants.map(
     (v) =>
-      `${v.name.padEnd(w)}  ${`${(100 * v.average).toFixed(1)}%`.padEnd(6)}  ${v.tasks.map((t) => `${(100 * t.successRate).toFixed(0)}%`.padEnd(12)).join(' ')}`,
+      `${v.name.padEnd(w)}  ${`${(100 * v.average).toFixed(1)}%`.padEnd(6)}  ${v.tasks.map((t) => `${(100 * t.successRate).toFixed(0)}%`.padEnd(12)).join(' ')} ${vs(v, ANCHOR_ROW).padEnd(29)} ${vs(v, FULL_ROW)}`,
   );
   return [head, ...lines].join('\n');
 }

@@ -100,9 +100,12 @@ export function pairedSummary(
   };
 }
 
+/** The fields of an episode that pairing reads (an `EpisodeRecord`, or an ablation row's outcome). */
+type Paired = Pick<EpisodeRecord, 'task' | 'seed' | 'success'>;
+
 export function transitions(
-  anchor: EpisodeRecord[],
-  refine: EpisodeRecord[],
+  anchor: Paired[],
+  refine: Paired[],
   tasks: TaskId[],
 ): Record<string, Transitions> {
   const out: Record<string, Transitions> = {};

@@ -20,7 +20,7 @@ import {
   readRollouts,
   type Transition,
 } from './rollouts.js';
-import { type AblationResult, RUN_FILES } from './run-layout.js';
+import { type AblationResult, type AblationRow, ANCHOR_ROW, FULL_ROW, RUN_FILES } from './run-layout.js';
 import { barChart, lineChart } from './svg.js';
 
 // Re-exported for demo.ts, which still imports it from here; its home is run-layout.ts.
@@ -211,13 +211,18 @@ frame is shown faded). Fail→Success seeds first, then Success→Fail, then the
 
 function ablationSection(ab: AblationResult | undefined): string {
   if (!ab) return missing('ablation', "run 'ablate'");
+  const vs = (v: AblationRow, name: string) => {
+    const p = v.paired?.find((x) => x.against === name);
+    if (!p) return '<td>—</td>';
+    return `<td>${p.gain >= 0 ? '+' : ''}${(100 * p.gain).toFixed(1)} (F→S ${p.failToSuccess}, S→F ${p.successToFail}; p = ${p.pValue.toPrecision(2)})</td>`;
+  };
   const rows = ab.variants
     .map(
       (v) =>
-        `<tr><td>${esc(v.name)}</td><td>${(100 * v.average).toFixed(1)}%</td><td>${v.tasks.map((t) => `${t.task} ${(100 * t.successRate).toFixed(0)}%`).join(', ')}</td></tr>`,
+        `<tr><td>${esc(v.name)}</td><td>${(100 * v.average).toFixed(1)}%</td><td>${v.tasks.map((t) => `${t.task} ${(100 * t.successRate).toFixed(0)}% [${(100 * t.interval[0]).toFixed(0)}, ${(100 * t.interval[1]).toFixed(0)}]`).join(', ')}</td>${vs(v, ANCHOR_ROW)}${vs(v, FULL_ROW)}</tr>`,
     )
     .join('');
-  return `<table><tr><th>variant</th><th>average SR</th><th>per task</th></tr>${rows}</table><p>${ab.episodesPerTask} seeds per task from ${ab.seedOffset}.</p>`;
+  return `<table><tr><th>variant</th><th>average SR</th><th>per task (95 % Wilson)</th><th>vs anchor-only (exact McNemar)</th><th>vs full AnchorRefine</th></tr>${rows}</table><p>${ab.episodesPerTask} seeds per task from ${ab.seedOffset}; every row ran the same seeds, so each is paired episode by episode.</p>`;
 }
 
 export function renderReport(run: string): string {
