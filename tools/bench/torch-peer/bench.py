@@ -2,6 +2,7 @@
 
     cd <checkout> && python3 <this dir>/bench.py [--sections train1,train2,predict,profile]
         [--rounds R] [--steps N] [--predict-n N] [--peers default,passive] [--json out.json]
+        [--toolkit-from dist|source]
 
 Sides are long-lived worker processes: the toolkit (tk_worker.mjs: tools/bench/policy.ts's setup) and one
 torch worker per OpenMP wait policy (torch_worker.py + gr1_small.py; 'default' = libgomp's spin-then-sleep,
@@ -70,18 +71,29 @@ class Worker:
             self.p.kill()
 
 
-def start_workers(peers):
+def start_workers(peers, toolkit_from='dist'):
     # tools/tsx-lean.mjs: how the CLIs run the sources (tsx, with tfjs loaded before source maps are on)
     lean = os.path.join(HERE, '..', '..', 'tsx-lean.mjs')
-    node = ['node', '--conditions=@anchor-refine/source', '--import', lean, os.path.join(HERE, 'tk_worker.mjs')]
-    ws = {'toolkit': Worker('toolkit', node)}
+    worker = os.path.join(HERE, 'tk_worker.mjs')
+    source = ['node', '--conditions=@anchor-refine/source', '--import', lean, worker]
+    # dist: the packages' built JavaScript in plain node, as a library consumer runs them (tk_common.mjs)
+    dist = ['node', worker]
+    node = dist if toolkit_from == 'dist' else source
+    tk_env = {'TOOLKIT_FROM': toolkit_from}
+    ws = {'toolkit': Worker('toolkit', node, tk_env)}
     for peer in peers:
-        # toolkit variants (experiments): one thread for the addon pool and OpenBLAS; larger V8 young generation
+        # toolkit variants (experiments): the other way of loading the packages; one thread for the addon
+        # pool and OpenBLAS; a larger V8 young generation
+        if peer in ('tk-source', 'tk-dist'):
+            other = peer[3:]
+            ws[peer] = Worker(peer, dist if other == 'dist' else source, {'TOOLKIT_FROM': other})
+            continue
         if peer == 'tk-1thread':
-            ws[peer] = Worker(peer, node, {'CORE_TENSORS_THREADS': '1', 'OPENBLAS_NUM_THREADS': '1'})
+            ws[peer] = Worker(peer, node, {**tk_env, 'CORE_TENSORS_THREADS': '1', 'OPENBLAS_NUM_THREADS': '1'})
             continue
         if peer.startswith('tk-semispace'):  # e.g. tk-semispace4, tk-semispace64 (MB)
-            ws[peer] = Worker(peer, node[:1] + [f'--max-semi-space-size={peer[len("tk-semispace"):]}'] + node[1:])
+            ws[peer] = Worker(peer, node[:1] + [f'--max-semi-space-size={peer[len("tk-semispace"):]}'] + node[1:],
+                              tk_env)
             continue
         env = {'OMP_WAIT_POLICY': 'passive'} if peer.startswith('passive') else {}
         if peer == 'passive1':
@@ -160,13 +172,23 @@ def main():
     ap.add_argument('--json')
     ap.add_argument('--preset', choices=['small', 'demo'], default='small',
                     help="small: today's small preset (batch 8, history 2); demo: the full demo's GR-1 (history 1, batch 16)")
+    ap.add_argument('--toolkit-from', choices=['dist', 'source'], default='dist',
+                    help="dist (default): the built packages (runs `npx tsc -b` first) in plain node, as a library "
+                         "consumer runs them; source: the TypeScript sources through tsx, as the CLIs run them "
+                         "(tsx's module hooks add a loader thread, ~30 MB). Peer tk-source / tk-dist runs the other "
+                         "one beside it.")
     a = ap.parse_args()
+    if a.toolkit_from == 'dist' or 'tk-dist' in a.peers.split(','):
+        # incremental: seconds when the build is current; the toolkit then runs exactly the checkout's code
+        subprocess.run(['npx', 'tsc', '-b'], check=True)
     os.environ['BENCH_PRESET'] = a.preset  # both workers inherit it
     batch_label = 'batch 16, history 1' if a.preset == 'demo' else 'batch 8'
     sections = a.sections.split(',')
-    ws = start_workers(a.peers.split(','))
+    ws = start_workers(a.peers.split(','), a.toolkit_from)
     names = list(ws)
-    res = {'workers': {n: w.info for n, w in ws.items()}}
+    res = {'workers': {n: w.info for n, w in ws.items()}, 'toolkit_from': a.toolkit_from}
+    print(f"toolkit: {'built packages (dist) in plain node' if a.toolkit_from == 'dist' else 'TypeScript sources through tsx'}",
+          flush=True)
     try:
         tkb = ws['toolkit'].info.get('backend', {})
         engine = tkb.get('gemmEngine', 'blas')

@@ -1,12 +1,19 @@
-// Shared loader: imports the toolkit packages from the checkout in process.cwd() (run with
-// node --conditions=@anchor-refine/source --import tsx, cwd = the checkout).
+// Shared loader: imports the toolkit packages from the checkout in process.cwd() (cwd = the checkout): their
+// sources (run with node --conditions=@anchor-refine/source --import tools/tsx-lean.mjs) or, with
+// TOOLKIT_FROM=dist, their built JavaScript (plain node, after `npx tsc -b`).
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const root = process.cwd();
 const req = createRequire(path.join(root, 'package.json'));
-const imp = (spec) => import(pathToFileURL(path.join(root, 'node_modules', spec, 'src', 'index.ts')).href);
+/**
+ * TOOLKIT_FROM=dist: the packages' built JavaScript (`npx tsc -b`), as a library consumer runs them, in plain
+ * node (no TypeScript loader: tsx's module hooks run in a thread of their own, ~30 MB). Default: the sources.
+ */
+export const FROM_DIST = process.env.TOOLKIT_FROM === 'dist';
+const entry = FROM_DIST ? ['dist', 'index.js'] : ['src', 'index.ts'];
+const imp = (spec) => import(pathToFileURL(path.join(root, 'node_modules', spec, ...entry)).href);
 export const tf = await import(pathToFileURL(req.resolve('@tensorflow/tfjs')).href);
 export const ct = await imp('@anchor-refine/core-tensors');
 export const nn = await imp('@anchor-refine/nn');

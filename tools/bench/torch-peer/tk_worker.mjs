@@ -1,9 +1,11 @@
 // Toolkit side of the interleaved benchmark: a long-lived node process that answers one JSON command per
-// stdin line with one JSON line on stdout. Run with cwd = the checkout:
-//   node --conditions=@anchor-refine/source --import tsx <this file>
+// stdin line with one JSON line on stdout. Run with cwd = the checkout, on the sources or the built packages:
+//   node --conditions=@anchor-refine/source --import tools/tsx-lean.mjs <this file>
+//   TOOLKIT_FROM=dist node <this file>          (after npx tsc -b)
 // Commands: {"cmd":"train","phase":"anchor"|"refine","n":5} -> per-step ms + CPU ticks by thread
 //           {"cmd":"predict","n":50}                          -> per-call ms
 //           {"cmd":"profile","phase":"anchor","n":2}           -> kernels per step, time by kernel / addon fn
+//           {"cmd":"mem"}                                      -> RSS, its peak, V8 heap, ArrayBuffers, pool
 //           {"cmd":"params"} / {"cmd":"quit"}
 import fs from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -311,6 +313,23 @@ async function handle(msg) {
       }
       tf.dispose([a, b]);
       return { times };
+    }
+    case 'mem': {
+      // where the resident set is: V8 heap, external (ArrayBuffers: tensor data), the pool's share, VmHWM
+      const m = process.memoryUsage();
+      const st = fs.readFileSync('/proc/self/status', 'utf8');
+      const kb = (k) => Number(st.match(new RegExp(`${k}:\\s+(\\d+)`))?.[1] ?? Number.NaN) / 1024;
+      const pool = ct.bufferPoolStats(tf.backend());
+      return {
+        rssMb: m.rss / 2 ** 20,
+        hwmMb: kb('VmHWM'),
+        heapUsedMb: m.heapUsed / 2 ** 20,
+        heapTotalMb: m.heapTotal / 2 ** 20,
+        externalMb: m.external / 2 ** 20,
+        arrayBuffersMb: m.arrayBuffers / 2 ** 20,
+        poolHeldMb: (pool?.heldBytes ?? 0) / 2 ** 20,
+        tensorMb: tf.memory().numBytes / 2 ** 20,
+      };
     }
     case 'quit':
       process.exit(0);
