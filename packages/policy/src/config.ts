@@ -47,6 +47,13 @@ export interface RefineConfig {
    * {keypoints: 16, cell: 4, width: 32}. Absent or null = F_ref reads only the shared context (the paper).
    */
   vision?: RefinerVisionConfig | null;
+  /**
+   * How F_ref's trunk starts phase 2: 'random' (absent: the paper's fresh module) or 'anchor', a copy of
+   * F_anc's trunk weights (needs refine.depth = anchor.depth). Either way the residual head's output layer
+   * starts at zero, so the composed chunk equals the anchor's at step 0, and F_ref still reads only C: the
+   * copy is a starting point, not a connection (choice beyond the paper; apps/train README, stop 15).
+   */
+  trunkInit?: 'random' | 'anchor';
 }
 
 export interface ExecutionConfig {
@@ -146,6 +153,14 @@ export function validatePolicyConfig(cfg: PolicyConfig): void {
   }
   if (!(r.lambdaGrip >= 0))
     throw new Error(`policy config: refine.lambdaGrip must be ≥ 0, got ${r.lambdaGrip}`);
+  if (r.trunkInit !== undefined) {
+    oneOf('refine.trunkInit', r.trunkInit, ['random', 'anchor']);
+    if (r.trunkInit === 'anchor' && r.depth !== cfg.anchor.depth) {
+      throw new Error(
+        `policy config: refine.trunkInit 'anchor' copies the anchor's trunk, so refine.depth must equal anchor.depth (${cfg.anchor.depth}), got ${r.depth}`,
+      );
+    }
+  }
   if (r.vision !== undefined && r.vision !== null) {
     if (typeof r.vision !== 'object')
       throw new Error('policy config: refine.vision must be {keypoints, cell, width} or null');

@@ -158,6 +158,49 @@ describe('AnchorRefinePolicy phases', () => {
   });
 });
 
+describe("refine.trunkInit: 'anchor'", () => {
+  const maxDiff = (a: AnchorRefinePolicy) => {
+    const src = new Map(a.anchor.trunk.namedParameters());
+    return Math.max(
+      ...(a.refiner?.trunk.namedParameters() ?? []).map(([n, v]) =>
+        tf.tidy(() => tf.max(tf.abs(tf.sub(v, src.get(n) as tf.Tensor))).dataSync()[0]),
+      ),
+    );
+  };
+
+  it("F_ref's trunk starts as a copy of F_anc's, then trains on its own; the anchor stays as it was", () => {
+    const depth = policyConfig('tiny').anchor.depth;
+    const policy = make({ refine: { depth, trunkInit: 'anchor' } });
+    const opt1 = optimizerFor(policy, policy.setPhase('anchor'));
+    trainStep(policy, opt1, batchOf(2), 'anchor');
+    opt1.dispose();
+    const fresh = make({ refine: { depth } }); // same depth, random trunk: differs from the anchor's
+    fresh.beginRefinePhase();
+    expect(maxDiff(fresh)).toBeGreaterThan(1e-3);
+    fresh.dispose();
+
+    policy.beginRefinePhase();
+    expect(maxDiff(policy)).toBe(0);
+    const anchorBefore = snapshot(policy.anchor.trunk.namedParameters());
+    const opt2 = optimizerFor(policy, policy.setPhase('refine'));
+    for (let i = 0; i < 3; i++) trainStep(policy, opt2, batchOf(3 + i), 'refine');
+    opt2.dispose();
+    expect(maxDiff(policy)).toBeGreaterThan(1e-4); // an independent copy
+    for (const [n, v] of snapshot(policy.anchor.trunk.namedParameters()))
+      expect(v, n).toEqual(anchorBefore.get(n));
+    policy.dispose();
+  });
+
+  it('needs refine.depth = anchor.depth and a known value', () => {
+    expect(() => policyConfig('tiny', { refine: { depth: 7, trunkInit: 'anchor' } })).toThrow(
+      /refine.trunkInit 'anchor' .* refine.depth must equal anchor.depth/,
+    );
+    expect(() => policyConfig('tiny', { refine: { trunkInit: 'copy' as never } })).toThrow(
+      /refine.trunkInit/,
+    );
+  });
+});
+
 describe('ablation variants (spec table)', () => {
   const variants: Array<[string, DeepPartial<PolicyConfig>]> = [
     ['w/o gripper refinement', { refine: { gripper: 'none' } }],

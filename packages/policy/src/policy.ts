@@ -152,11 +152,12 @@ export class AnchorRefinePolicy extends PolicyBase {
     return this.trainableParameters();
   }
 
-  /** Q_ref ← Q_anc: call once when phase 2 starts from a phase-1 model. */
+  /** Q_ref ← Q_anc (and F_ref's trunk ← F_anc's with `refine.trunkInit: 'anchor'`): call once when phase 2 starts from a phase-1 model. */
   beginRefinePhase(): void {
     if (!this.refiner)
       throw new Error('AnchorRefinePolicy.beginRefinePhase: refinement is disabled in the config');
     this.refiner.initQueriesFrom(this.anchor.queries);
+    if (this.config.refine.trunkInit === 'anchor') this.refiner.initTrunkFrom(this.anchor.trunk);
   }
 
   /** Training/validation loss of `phase` with scalar metrics (the caller disposes everything returned). */

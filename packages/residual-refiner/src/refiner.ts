@@ -96,6 +96,24 @@ export class ResidualRefiner extends Module {
   }
 
   /**
+   * F_ref's trunk ← a copy of `anchorTrunk`'s weights (`refine.trunkInit: 'anchor'`), parameter by name; the
+   * two must have the same structure (depth, width). The copy is independent: training F_ref leaves F_anc as it is.
+   */
+  initTrunkFrom(anchorTrunk: Module): void {
+    const src = new Map(anchorTrunk.namedParameters());
+    const dst = this.trunk.namedParameters();
+    const missing = dst.filter(([n, v]) => !tf.util.arraysEqual(src.get(n)?.shape ?? [], v.shape)).map(([n]) => n);
+    if (missing.length || src.size !== dst.length) {
+      throw new Error(
+        `ResidualRefiner.initTrunkFrom: the anchor trunk (${src.size} parameters) does not match F_ref's (${dst.length})${missing.length ? `: ${missing.slice(0, 3).join(', ')}` : ''}`,
+      );
+    }
+    tf.tidy(() => {
+      for (const [n, v] of dst) v.assign(tf.clone(src.get(n) as tf.Tensor));
+    });
+  }
+
+  /**
    * C (and Â^anc [B, L, H, D−1] for 'explicit-anchor-concat' only; the observation images, camera →
    * [B, L, S, S, 3], with `vision` only) → ΔÂ, δ̂.
    */
