@@ -151,6 +151,19 @@ def interleave(ws, rounds, msg):
     return out
 
 
+def mem_line(ws, res, sec):
+    """Where each toolkit worker's memory is after a section (its `mem` command): RSS and its peak so far, the V8
+    heap, ArrayBuffers (tensor data, pooled arrays included) and the output-buffer pool's share."""
+    for n, w in ws.items():
+        if n != 'toolkit' and not n.startswith('tk-'):
+            continue
+        m = w.call(cmd='mem')
+        res.setdefault('memory', {}).setdefault(n, {})[sec] = m
+        print(f"  {n} memory after {sec}: RSS {m['rssMb']:.0f} MB (peak {m['hwmMb']:.0f}), V8 heap "
+              f"{m['heapUsedMb']:.0f} used / {m['heapTotalMb']:.0f}, ArrayBuffers {m['arrayBuffersMb']:.0f} "
+              f"(pool holds {m['poolHeldMb']:.0f}, live tensors {m['tensorMb']:.0f})", flush=True)
+
+
 def describe(sec, r, names):
     parts = [f"{n} p50 {r[n]['p50']:.1f} p99 {r[n]['p99']:.1f} ms" +
              (f" ({r[n]['cores_busy']:.2f} cores busy)" if 'cores_busy' in r[n] else '') +
@@ -211,6 +224,7 @@ def main():
             r['load_before'], r['load_after'] = l0, load()
             res[sec] = r
             print(describe(f'{sec} ({phase}, {batch_label})', r, names), flush=True)
+            mem_line(ws, res, sec)
         if 'predict' in sections:
             for n in names:
                 ws[n].call(cmd='predict', n=2)
@@ -222,6 +236,7 @@ def main():
             res['predict'] = r
             print(describe('predict (anchor+refine, 1 obs history)', r, names) + ' | p99 ratios ' +
                   ', '.join(f"{n} {r[f'ratio_p99_vs_{n}']:.2f}" for n in names[1:]), flush=True)
+            mem_line(ws, res, 'predict')
         if 'micro' in sections:
             # GEMM replay: the exact BatchMatMul shapes of one toolkit phase-1 step, on both engines
             shapes = ws['toolkit'].call(cmd='gemmshapes', phase='anchor')['shapes']
