@@ -50,7 +50,7 @@ export interface RefineConfig {
   /**
    * How F_ref's trunk starts phase 2: 'random' (absent: the paper's fresh module) or 'anchor', a copy of
    * F_anc's trunk weights (needs refine.depth = anchor.depth). Either way the residual head's output layer
-   * starts at zero, so the composed chunk equals the anchor's at step 0, and F_ref still reads only C: the
+   * starts near zero, so the composed chunk starts at the anchor's, and F_ref still reads only C: the
    * copy is a starting point, not a connection (choice beyond the paper; apps/train README, stop 15).
    */
   trunkInit?: 'random' | 'anchor';
