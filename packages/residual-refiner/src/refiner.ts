@@ -102,7 +102,9 @@ export class ResidualRefiner extends Module {
   initTrunkFrom(anchorTrunk: Module): void {
     const src = new Map(anchorTrunk.namedParameters());
     const dst = this.trunk.namedParameters();
-    const missing = dst.filter(([n, v]) => !tf.util.arraysEqual(src.get(n)?.shape ?? [], v.shape)).map(([n]) => n);
+    const missing = dst
+      .filter(([n, v]) => !tf.util.arraysEqual(src.get(n)?.shape ?? [], v.shape))
+      .map(([n]) => n);
     if (missing.length || src.size !== dst.length) {
       throw new Error(
         `ResidualRefiner.initTrunkFrom: the anchor trunk (${src.size} parameters) does not match F_ref's (${dst.length})${missing.length ? `: ${missing.slice(0, 3).join(', ')}` : ''}`,
