@@ -86,7 +86,6 @@ describe('ablate', () => {
     );
     expect(deeper.anchor.depth).toBe(3);
     expect(deeper.refine.enabled).toBe(false);
-    // (1, 3): 2 · P(X ≤ 1 | n = 4) = 2 · 5/16 = 0.625.
     expect(formatAblation(r)).toMatch(/explicit anchor concatenation/);
     expect(JSON.parse(readFileSync(join(cfg.outDir, RUN_FILES.ablation), 'utf8')).variants).toHaveLength(3);
 

@@ -8,9 +8,9 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AnyPolicyConfig, isXvlaConfig } from '@anchor-refine/policy';
-import { exactMcNemar, type TaskId } from '@anchor-refine/sim';
+import type { TaskId } from '@anchor-refine/sim';
 import { type PolicySection, type TrainConfig, validateTrainConfig } from './config.js';
-import { evalClosedLoop, transitions } from './eval-closed-loop.js';
+import { evalClosedLoop, pairedTest } from './eval-closed-loop.js';
 import {
   type AblationResult,
   type AblationRow,
@@ -163,16 +163,13 @@ export function pairAgainst(row: AblationRow, ref: AblationRow): PairedAgainst {
   if (!row.outcomes || !ref.outcomes)
     throw new Error(`ablate: row '${row.name}' or '${ref.name}' has no outcomes`);
   const tasks = [...new Set(ref.outcomes.map((e) => e.task))];
-  const per = Object.values(transitions(ref.outcomes, row.outcomes, tasks));
-  const b = per.reduce((a, t) => a + t.failToSuccess, 0);
-  const c = per.reduce((a, t) => a + t.successToFail, 0);
-  const n = per.reduce((a, t) => a + t.failToSuccess + t.successToFail + t.bothSuccess + t.bothFail, 0);
+  const { failToSuccess, successToFail, pValue, pairs } = pairedTest(ref.outcomes, row.outcomes, tasks);
   return {
     against: ref.name,
-    failToSuccess: b,
-    successToFail: c,
-    pValue: exactMcNemar(b, c),
-    gain: n ? (b - c) / n : 0,
+    failToSuccess,
+    successToFail,
+    pValue,
+    gain: pairs ? (failToSuccess - successToFail) / pairs : 0,
   };
 }
 

@@ -79,9 +79,7 @@ export function pairedSummary(
   refine: EpisodeRecord[],
   tasks: TaskId[],
 ): PairedSummary {
-  const per = Object.values(transitions(anchor, refine, tasks));
-  const b = per.reduce((a, t) => a + t.failToSuccess, 0);
-  const c = per.reduce((a, t) => a + t.successToFail, 0);
+  const { failToSuccess, successToFail, pValue } = pairedTest(anchor, refine, tasks);
   const inTasks = (r: EpisodeRecord) => tasks.includes(r.task);
   const rate = (rs: EpisodeRecord[]) => {
     const xs = rs.filter(inTasks);
@@ -92,9 +90,9 @@ export function pairedSummary(
   const ga = grip(anchor);
   const gr = grip(refine);
   return {
-    failToSuccess: b,
-    successToFail: c,
-    pValue: exactMcNemar(b, c),
+    failToSuccess,
+    successToFail,
+    pValue,
     gain: rate(refine) - rate(anchor),
     gripperFailures: { anchor: ga, refine: gr, relativeChange: ga > 0 ? (gr - ga) / ga : null },
   };
@@ -102,6 +100,22 @@ export function pairedSummary(
 
 /** The fields of an episode that pairing reads (an `EpisodeRecord`, or an ablation row's outcome). */
 type Paired = Pick<EpisodeRecord, 'task' | 'seed' | 'success'>;
+
+/**
+ * `before` → `after` on the seeds both ran, all tasks pooled: the discordant episodes, the exact McNemar p
+ * (two-sided sign test on them) and how many episodes were paired.
+ */
+export function pairedTest(
+  before: Paired[],
+  after: Paired[],
+  tasks: TaskId[],
+): { failToSuccess: number; successToFail: number; pValue: number; pairs: number } {
+  const per = Object.values(transitions(before, after, tasks));
+  const b = per.reduce((a, t) => a + t.failToSuccess, 0);
+  const c = per.reduce((a, t) => a + t.successToFail, 0);
+  const pairs = per.reduce((a, t) => a + t.failToSuccess + t.successToFail + t.bothSuccess + t.bothFail, 0);
+  return { failToSuccess: b, successToFail: c, pValue: exactMcNemar(b, c), pairs };
+}
 
 export function transitions(
   anchor: Paired[],

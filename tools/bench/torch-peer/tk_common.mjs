@@ -11,7 +11,7 @@ const req = createRequire(path.join(root, 'package.json'));
  * TOOLKIT_FROM=dist: the packages' built JavaScript (`npx tsc -b`), as a library consumer runs them, in plain
  * node (no TypeScript loader: tsx's module hooks run in a thread of their own, ~30 MB). Default: the sources.
  */
-export const FROM_DIST = process.env.TOOLKIT_FROM === 'dist';
+const FROM_DIST = process.env.TOOLKIT_FROM === 'dist';
 const entry = FROM_DIST ? ['dist', 'index.js'] : ['src', 'index.ts'];
 const imp = (spec) => import(pathToFileURL(path.join(root, 'node_modules', spec, ...entry)).href);
 export const tf = await import(pathToFileURL(req.resolve('@tensorflow/tfjs')).href);
