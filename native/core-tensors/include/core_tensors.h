@@ -64,6 +64,13 @@ ct_status ct_gemm_run(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                       const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
                       int64_t ldc);
 
+/* Linear layer (PyTorch's nn.Linear layout): y[m,n] = x[m,k] * w[n,k]^T, then + bias[n] on every row when
+ * bias is not NULL. The bias is added after the product, so y is bit-identical to ct_gemm_run followed
+ * by a broadcast add (one call instead of two kernels: the tfjs `Linear` kernel). y must not overlap
+ * x, w or bias. */
+ct_status ct_linear_forward(int64_t m, int64_t n, int64_t k, const float *x, const float *w, const float *bias,
+                            float *y);
+
 /* GEMM engine for ct_gemm_run / ct_bmm_run: "dnnl" (oneDNN, when compiled; the default then), "blas"
  * (CBLAS, when compiled) or "portable" (the addon's own kernel). The initial choice is the best compiled
  * one, or CORE_TENSORS_GEMM when it names a compiled engine. Process-wide. */

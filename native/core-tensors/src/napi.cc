@@ -426,6 +426,23 @@ void gemm(const Napi::CallbackInfo &info) {
   });
 }
 
+// linearForward(m, n, k, x, w, bias | null, y): y[m,n] = x[m,k] * w[n,k]^T (+ bias[n] per row).
+void linear_forward(const Napi::CallbackInfo &info) {
+  Fn f{info.Env(), "linearForward"};
+  const int64_t m = f.size(info[0], "m"), n = f.size(info[1], "n"), k = f.size(info[2], "k");
+  const std::string dims = "m=" + std::to_string(m) + ", n=" + std::to_string(n) + ", k=" + std::to_string(k);
+  size_t lx = 0, lw = 0, lb = 0, ly = 0;
+  float *x = f.f32(info[3], "x", false, &lx);
+  float *w = f.f32(info[4], "w", false, &lw);
+  float *bias = f.f32(info[5], "bias", true, &lb);
+  float *y = f.f32(info[6], "y", false, &ly);
+  f.expect("x", "floats", lx, f.mul({m, k}, dims), "m*k", dims);
+  f.expect("w", "floats", lw, f.mul({n, k}, dims), "n*k", dims);
+  if (bias) f.expect("bias", "floats", lb, n, "n", dims);
+  f.expect("y", "floats", ly, f.mul({m, n}, dims), "m*n", dims);
+  run_kernel(f.env, f.name, [&] { return ct_linear_forward(m, n, k, x, w, bias, y); });
+}
+
 void bmm(const Napi::CallbackInfo &info) {
   Fn f{info.Env(), "bmm"};
   const bool ta = f.flag(info[0], "transA", false), tb = f.flag(info[1], "transB", false);
@@ -884,6 +901,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setGemmEngine", Napi::Function::New(env, set_gemm_engine, "setGemmEngine"));
   exports.Set("gemm", Napi::Function::New(env, gemm<false>, "gemm"));
   exports.Set("gemmPortable", Napi::Function::New(env, gemm<true>, "gemmPortable"));
+  exports.Set("linearForward", Napi::Function::New(env, linear_forward, "linearForward"));
   exports.Set("bmm", Napi::Function::New(env, bmm, "bmm"));
   exports.Set("attentionForward", Napi::Function::New(env, attention_forward<false>, "attentionForward"));
   exports.Set("attentionBackward", Napi::Function::New(env, attention_backward, "attentionBackward"));

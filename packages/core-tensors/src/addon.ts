@@ -254,6 +254,16 @@ export interface CoreTensorsAddon {
     dgamma: Float32Array | null,
     dbeta: Float32Array | null,
   ): void;
+  /** y[m,n] = x[m,k] · w[n,k]ᵀ, then + bias[n] on every row when bias is given (ct_linear_forward). */
+  linearForward(
+    m: number,
+    n: number,
+    k: number,
+    x: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+  ): void;
   /** GELU, exact erf (tanh = false) or tanh approximation. */
   geluForward(tanh: boolean, x: Float32Array, y: Float32Array): void;
   geluBackward(tanh: boolean, x: Float32Array, dy: Float32Array, dx: Float32Array): void;

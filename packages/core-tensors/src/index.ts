@@ -70,5 +70,7 @@ export { gelu } from './ops/gelu.js';
 export { type GeluOptions, geluReference } from './ops/gelu_reference.js';
 export { layerNorm } from './ops/layer_norm.js';
 export { type LayerNormOptions, layerNormReference } from './ops/layer_norm_reference.js';
+export { linear } from './ops/linear.js';
+export { linearReference } from './ops/linear_reference.js';
 export { noGrad } from './ops/no_grad.js';
 export { stopGradient, withoutGradient } from './ops/stop_gradient.js';

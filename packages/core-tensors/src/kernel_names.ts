@@ -115,6 +115,32 @@ export interface LayerNormGradInputs extends LayerNormInputs {
   dy: TensorInfo;
 }
 
+export const Linear = 'Linear';
+export const LinearInputGrad = 'LinearInputGrad';
+export const LinearWeightGrad = 'LinearWeightGrad';
+
+/** Output: y [..., out] = x [..., in] · weightᵀ (+ bias). PyTorch's nn.Linear layout. */
+export interface LinearInputs {
+  x: TensorInfo;
+  /** [out, in] */
+  weight: TensorInfo;
+  /** [out], or a scalar placeholder when hasBias is false. */
+  bias: TensorInfo;
+}
+export interface LinearAttrs extends NamedAttrMap {
+  hasBias: boolean;
+}
+/** Output: dx [..., in] = dy [..., out] · weight. */
+export interface LinearInputGradInputs {
+  dy: TensorInfo;
+  weight: TensorInfo;
+}
+/** Output: dweight [out, in] = dyᵀ · x over all leading rows. */
+export interface LinearWeightGradInputs {
+  dy: TensorInfo;
+  x: TensorInfo;
+}
+
 export type GeluApproximate = 'none' | 'tanh';
 /** Output: y (x's shape). */
 export interface GeluInputs {

@@ -6,6 +6,7 @@ import { fusedAttentionGradConfig } from './FusedAttention_grad.js';
 import { fusedSelfAttentionPackedGradConfig } from './FusedSelfAttentionPacked_grad.js';
 import { geluGradConfig } from './Gelu_grad.js';
 import { layerNormGradConfig } from './LayerNorm_grad.js';
+import { linearGradConfig } from './Linear_grad.js';
 import { tileGradConfig } from './Tile_grad.js';
 
 tf.registerGradient(batchMatMulGradConfig);
@@ -14,4 +15,5 @@ tf.registerGradient(fusedSelfAttentionPackedGradConfig);
 tf.registerGradient(composeResidualGradConfig);
 tf.registerGradient(layerNormGradConfig);
 tf.registerGradient(geluGradConfig);
+tf.registerGradient(linearGradConfig);
 tf.registerGradient(tileGradConfig);

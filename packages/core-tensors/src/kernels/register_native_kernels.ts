@@ -20,6 +20,7 @@ import { geluConfig } from './Gelu.js';
 import { geluGradConfig } from './GeluGrad.js';
 import { layerNormConfig } from './LayerNorm.js';
 import { layerNormGradConfig } from './LayerNormGrad.js';
+import { linearConfig, linearInputGradConfig, linearWeightGradConfig } from './Linear.js';
 import { logConfig } from './Log.js';
 import { maxConfig } from './Max.js';
 import { maximumConfig } from './Maximum.js';
@@ -90,6 +91,10 @@ const nativeKernelConfigs: KernelConfig[] = [
   layerNormGradConfig,
   geluConfig,
   geluGradConfig,
+  // nn.Linear in one call each way (no Reshape/Add around the GEMM)
+  linearConfig,
+  linearInputGradConfig,
+  linearWeightGradConfig,
   // softmax over the last axis (forward; the registered gradient runs on the native elementwise kernels)
   softmaxConfig,
   // box copies (each is the other's gradient)

@@ -1,5 +1,7 @@
 /** Linear: y = x·Wᵀ + b with PyTorch's layout (weight [out, in]) and default init. */
-import * as tf from '@tensorflow/tfjs';
+
+import { linear } from '@anchor-refine/core-tensors';
+import type * as tf from '@tensorflow/tfjs';
 import { addFlops } from '../flops.js';
 import { type Initializer, kaimingUniform, linearBiasUniform } from '../init.js';
 import { Module } from '../module.js';
@@ -43,7 +45,6 @@ export class Linear extends Module {
    * features in another order (e.g. the ViT's patch layout), same shape [out, in].
    */
   forward(x: tf.Tensor, weight: tf.Tensor = this.weight): tf.Tensor {
-    const lead = x.shape.slice(0, -1);
     if (x.shape[x.rank - 1] !== this.inFeatures) {
       throw new Error(`Linear: expected last dim ${this.inFeatures}, got shape [${x.shape.join(', ')}]`);
     }
@@ -52,12 +53,8 @@ export class Linear extends Module {
         `Linear: weight must be [${this.outFeatures}, ${this.inFeatures}], got [${weight.shape.join(', ')}]`,
       );
     }
-    return tf.tidy(() => {
-      const x2 = tf.reshape(x, [-1, this.inFeatures]); // [N, in], N = prod(lead)
-      addFlops(2 * x2.shape[0] * this.inFeatures * this.outFeatures);
-      let y = tf.matMul(x2, weight, false, true); // [N, in]·[out, in]ᵀ = [N, out]
-      if (this.bias) y = tf.add(y, this.bias); // + [out] broadcast over N
-      return tf.reshape(y, [...lead, this.outFeatures]); // [..., out]
-    });
+    addFlops(2 * (x.size / this.inFeatures) * this.inFeatures * this.outFeatures);
+    // [..., in]·[out, in]ᵀ + [out] = [..., out]: one native kernel (no reshapes), composite elsewhere
+    return linear(x, weight, this.bias);
   }
 }
