@@ -215,7 +215,9 @@ export class Module {
 
   /** Sets training mode on this module and every descendant. */
   train(mode = true): this {
-    for (const [, m] of this.namedModules()) m.training = mode;
+    // Straight recursion, no path strings: predictActionChunk sets eval mode around every call.
+    this.training = mode;
+    for (const child of this.children.values()) child.train(mode);
     return this;
   }
 

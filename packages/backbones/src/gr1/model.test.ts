@@ -126,6 +126,39 @@ describe('VisionTransformer patch embedding', () => {
     });
     vit.dispose();
   });
+
+  it('keeps its permuted patch weight only while the weight is unchanged, and only outside training', () => {
+    const cfg = { ...gr1Config('tiny').vision };
+    const base = tf.memory().numTensors;
+    const vit = new VisionTransformer(cfg, new Rng(3));
+    const fresh = new VisionTransformer(cfg, new Rng(9));
+    const img = tf.randomUniform([1, cfg.imageSize, cfg.imageSize, 3], 0, 1, 'float32', 7);
+    const cls = (m: VisionTransformer) => tf.tidy(() => m.forward(img).cls.dataSync().slice());
+    vit.eval();
+    fresh.eval();
+    const before = tf.memory().numTensors;
+    const first = cls(vit);
+    expect(tf.memory().numTensors).toBe(before + 1); // the kept permutation
+    expect(cls(vit)).toEqual(first); // the kept one
+    expect(tf.memory().numTensors).toBe(before + 1);
+    // A new weight (what loading a checkpoint does) must not reuse the old permutation.
+    for (const [name, v] of fresh.namedParameters()) {
+      const mine = vit.namedParameters().find(([n]) => n === name)![1];
+      mine.assign(v);
+    }
+    expect(cls(vit)).toEqual(cls(fresh));
+    expect(cls(vit)).not.toEqual(first);
+    // Training mode (and any tape) permutes inside the graph: the gradient reaches the weight.
+    vit.train();
+    const g = tf.variableGrads(() => tf.sum(vit.forward(img).cls), [vit.patch_embed.weight]);
+    expect(tf.tidy(() => tf.max(tf.abs(g.grads[vit.patch_embed.weight.name])).dataSync()[0])).toBeGreaterThan(
+      0,
+    );
+    tf.dispose([g.value, ...Object.values(g.grads), img]);
+    vit.dispose();
+    fresh.dispose();
+    expect(tf.memory().numTensors).toBe(base); // dispose() freed the kept permutation too
+  });
 });
 
 describe('TextEncoder', () => {

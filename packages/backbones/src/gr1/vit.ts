@@ -2,9 +2,11 @@
  * Vision encoder E_v: a ViT (MAE / DINO layout) over non-overlapping patches. Returns the CLS feature and
  * the patch tokens after the final norm, as GR-1's `VisionTransformer.forward` does.
  */
+import { inPlaceWrites } from '@anchor-refine/core-tensors';
 import { init, Linear, Module, type Rng, sinusoidalEmbedding, Transformer } from '@anchor-refine/nn';
 import * as tf from '@tensorflow/tfjs';
 import type { Gr1VisionConfig } from './config.js';
+import { tapeActive } from './encoding_cache.js';
 
 /** ImageNet statistics GR-1 normalizes with (torchvision Normalize). */
 const MEAN = [0.485, 0.456, 0.406];
@@ -17,6 +19,8 @@ export class VisionTransformer extends Module {
   readonly cls_token: tf.Variable;
   readonly pos_embed: tf.Variable;
   readonly encoder: Transformer;
+  /** The patch weight in (py, px, C) order, kept between inference calls while the weight is unchanged. */
+  private permuted: { weight: object; writes: number; value: tf.Tensor } | undefined;
 
   constructor(
     readonly config: Gr1VisionConfig,
@@ -70,9 +74,7 @@ export class VisionTransformer extends Module {
       // in the conv kernel's (C, py, px) order, is permuted to match (dim·3·p² floats instead of the
       // images' N·S²·3, moved in runs of 1).
       const flat = patchify(x, p); // [N, P, p·p·C]
-      const w = this.patch_embed.weight; // [dim, C·p·p]
-      const wHwc = tf.reshape(tf.transpose(tf.reshape(w, [dim, 3, p * p]), [0, 2, 1]), [dim, p * p * 3]); // [dim, p·p·C]
-      const tokens = this.patch_embed.forward(flat, wHwc); // [N, P, dim]
+      const tokens = this.patch_embed.forward(flat, this.patchWeightHwc()); // [N, P, dim]
       const cls = tf.tile(this.cls_token, [n, 1, 1]); // [N, 1, dim]
       const seq = tf.add(tf.concat([cls, tokens], 1), this.pos_embed); // [N, 1+P, dim]
       const out = this.encoder.forward(seq); // [N, 1+P, dim] after the final norm
@@ -81,6 +83,32 @@ export class VisionTransformer extends Module {
         patches: tf.slice(out, [0, 1, 0], [n, this.numPatches, dim]), // [N, P, dim]
       };
     });
+  }
+
+  /**
+   * patch_embed.weight [dim, C·p·p] permuted to [dim, p·p·C]. Outside training and any gradient tape the
+   * permutation is a constant of the weights, so it is computed once and kept until the weight changes
+   * (a new dataId on assign, or an in-place optimizer write).
+   */
+  private patchWeightHwc(): tf.Tensor {
+    const { patchSize: p, dim } = this.config;
+    const w = this.patch_embed.weight; // [dim, C·p·p]
+    const permute = () =>
+      tf.reshape(tf.transpose(tf.reshape(w, [dim, 3, p * p]), [0, 2, 1]), [dim, p * p * 3]); // [dim, C, p·p] → [dim, p·p, C] → [dim, p·p·C]
+    if (this.training || tapeActive()) return permute();
+    const writes = inPlaceWrites();
+    const kept = this.permuted;
+    if (kept && kept.weight === w.dataId && kept.writes === writes && !kept.value.isDisposed)
+      return kept.value;
+    kept?.value.dispose();
+    const value = tf.keep(permute());
+    this.permuted = { weight: w.dataId, writes, value };
+    return value;
+  }
+
+  protected override releaseResources(): void {
+    this.permuted?.value.dispose();
+    this.permuted = undefined;
   }
 }
 

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../random.js';
 import { Linear } from './linear.js';
+import { Transformer } from './transformer.js';
 
 describe('Linear', () => {
   it('computes x·Wᵀ + b on a hand-worked 2×3 example', () => {
@@ -64,5 +65,43 @@ describe('Linear', () => {
     expect(() => lin.forward(x)).toThrow(/last dim 3/);
     x.dispose();
     lin.dispose();
+  });
+});
+
+describe('Linear on the native Linear kernel', () => {
+  it('gives a transformer the same loss and bit-identical gradients as the composite matMul + add', () => {
+    if (tf.getBackend() !== 'native' || !tf.getKernel('Linear', 'native')) return; // CORE_TENSORS_TEST_BACKEND=cpu
+    const net = new Transformer({
+      dim: 16,
+      heads: 2,
+      depth: 2,
+      mlpRatio: 4,
+      mode: 'causal',
+      rng: new Rng(5),
+    });
+    const x = tf.randomNormal([3, 7, 16], 0, 1, 'float32', 11);
+    const step = () => {
+      const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(net.forward(x))), net.parameters());
+      const out = {
+        loss: value.dataSync()[0],
+        grads: Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, Array.from(g.dataSync())])),
+      };
+      tf.dispose([value, ...Object.values(grads)]);
+      return out;
+    };
+    const withKernel = step();
+    const config = tf.getKernel('Linear', 'native') as tf.KernelConfig;
+    tf.unregisterKernel('Linear', 'native'); // core-tensors' linear() falls back to its composite reference
+    let composite: ReturnType<typeof step>;
+    try {
+      composite = step();
+    } finally {
+      tf.registerKernel(config);
+    }
+    expect(withKernel.loss).toBe(composite.loss);
+    expect(Object.keys(withKernel.grads).length).toBe(net.parameters().length);
+    for (const [name, g] of Object.entries(composite.grads)) expect(withKernel.grads[name], name).toEqual(g);
+    x.dispose();
+    net.dispose();
   });
 });
