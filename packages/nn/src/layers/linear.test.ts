@@ -69,8 +69,8 @@ describe('Linear', () => {
 });
 
 describe('Linear on the native Linear kernel', () => {
-  it('gives a transformer the same loss and bit-identical gradients as the composite matMul + add', () => {
-    if (tf.getBackend() !== 'native' || !tf.getKernel('Linear', 'native')) return; // CORE_TENSORS_TEST_BACKEND=cpu
+  it('gives a transformer the same loss and bit-identical gradients as the composite matMul + add', (ctx) => {
+    if (tf.getBackend() !== 'native' || !tf.getKernel('Linear', 'native')) ctx.skip(); // CORE_TENSORS_TEST_BACKEND=cpu
     const net = new Transformer({
       dim: 16,
       heads: 2,

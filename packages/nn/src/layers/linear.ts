@@ -53,7 +53,7 @@ export class Linear extends Module {
         `Linear: weight must be [${this.outFeatures}, ${this.inFeatures}], got [${weight.shape.join(', ')}]`,
       );
     }
-    addFlops(2 * (x.size / this.inFeatures) * this.inFeatures * this.outFeatures);
+    addFlops(2 * x.size * this.outFeatures); // 2·N·in·out, N = prod(lead)
     // [..., in]·[out, in]ᵀ + [out] = [..., out]: one native kernel (no reshapes), composite elsewhere
     return linear(x, weight, this.bias);
   }
