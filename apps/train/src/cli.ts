@@ -92,7 +92,10 @@ program
     return v as PhaseName;
   })
   .option('--resume', 'continue from the newest checkpoint of this phase')
-  .option('--init <dir>', 'phase-1 policy folder for --phase refine (default <outDir>/anchor/final)')
+  .option(
+    '--init <dir>',
+    'policy folder to start from: the phase-1 policy for --phase refine (default <outDir>/anchor/final); a pretrained policy to fine-tune for --phase anchor (default: fresh weights)',
+  )
   .option('--dataset <dir>', 'override the config dataset')
   .option('--out <dir>', 'override the config outDir')
   .option('--steps <n>', "override this phase's steps", int('--steps'))

@@ -44,7 +44,10 @@ import { EventWriter } from './tensorboard.js';
 export interface TrainOptions {
   /** Continue from the newest checkpoint of this phase. */
   resume?: boolean;
-  /** Phase-1 policy folder the refine phase starts from (default `<outDir>/anchor/final`). */
+  /**
+   * Policy folder this phase starts from. Refine: the phase-1 policy (default `<outDir>/anchor/final`).
+   * Anchor: a pretrained policy to fine-tune (default: fresh weights), e.g. phase 1 continued on new demos.
+   */
   init?: string;
   progress?: boolean;
   log?: (msg: string) => void;
@@ -103,21 +106,26 @@ export function buildPolicyConfig(cfg: TrainConfig): AnyPolicyConfig {
 }
 
 /**
- * Phase-2 start: the configured model with backbone + anchor weights of a phase-1 folder, Q_ref ← Q_anc.
- * Only the refiner may start fresh: a phase-1 policy that lacks any other weight of the configured model
- * (e.g. fewer anchor layers) or holds weights it does not have is refused, naming the keys.
+ * A phase's start from a policy folder: the configured model with the folder's backbone + anchor weights
+ * and normalization (the stats are part of the model: the phase may train on another dataset).
+ * Refine (phase 2): Q_ref ← Q_anc and the refiner starts fresh. Anchor (phase 1 fine-tuned from a
+ * pretrained policy): the refiner is not trained in this phase and is dropped. Only the refiner may
+ * be missing: a policy that lacks any other weight of the configured model (e.g. fewer anchor layers)
+ * or holds weights it does not have is refused, naming the keys.
  */
-async function refineStart(cfg: TrainConfig, init: string): Promise<AnyPolicy> {
+async function startFrom(cfg: TrainConfig, init: string, phase: PhaseName): Promise<AnyPolicy> {
   if (!existsSync(init))
     throw new Error(
-      `train --phase refine: no phase-1 policy at ${init}; run 'train --phase anchor' first or pass --init`,
+      phase === 'refine'
+        ? `train --phase refine: no phase-1 policy at ${init}; run 'train --phase anchor' first or pass --init`
+        : `train --phase anchor: no policy at --init ${init}`,
     );
   const src = await loadPolicy(init);
   const pcfg = buildPolicyConfig(cfg);
   if (src.config.backbone.type !== pcfg.backbone.type) {
     src.dispose();
     throw new Error(
-      `train --phase refine: the phase-1 policy at ${init} has backbone '${src.config.backbone.type}' but the config says '${pcfg.backbone.type}' (policy.backbone)`,
+      `train --phase ${phase}: the policy at ${init} has backbone '${src.config.backbone.type}' but the config says '${pcfg.backbone.type}' (policy.backbone)`,
     );
   }
   const policy = createPolicy(pcfg, src.normalizationStats);
@@ -133,7 +141,7 @@ async function refineStart(cfg: TrainConfig, init: string): Promise<AnyPolicy> {
           ? [`${what} (${keys.length}): ${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', …' : ''}`]
           : [];
       throw new Error(
-        `train --phase refine: the phase-1 policy at ${init} does not fit the configured model (only the refiner may start fresh; check policy.overrides against the phase-1 config, e.g. anchor.depth):\n  ${[
+        `train --phase ${phase}: the policy at ${init} does not fit the configured model (only the refiner may start fresh; check policy.overrides against the phase-1 config, e.g. anchor.depth):\n  ${[
           ...list('missing key(s)', missing),
           ...list('unexpected key(s)', unexpected),
         ].join('\n  ')}`,
@@ -147,7 +155,7 @@ async function refineStart(cfg: TrainConfig, init: string): Promise<AnyPolicy> {
     tf.dispose([...weights.values()]);
     src.dispose();
   }
-  policy.beginRefinePhase();
+  if (phase === 'refine') policy.beginRefinePhase();
   return policy;
 }
 
@@ -237,9 +245,9 @@ export async function trainPhase(
     // Other ranks get rank 0's weights in dist.syncStart. In phase 2 they still start from the phase-1
     // folder, whose normalization is the model's: phase 2 may train on another dataset than phase 1.
     policy =
-      phase === 'anchor'
+      phase === 'anchor' && opts.init === undefined
         ? createPolicy(pcfg, policyStatsFromDataset(sampler.dataset))
-        : await refineStart(cfg, opts.init ?? join(phaseDir(cfg, 'anchor'), 'final'));
+        : await startFrom(cfg, opts.init ?? join(phaseDir(cfg, 'anchor'), 'final'), phase);
   }
 
   const vars = policy.setPhase(phase);
