@@ -203,6 +203,9 @@ for (const engine of engines)
       [65, 31, 129],
       [128, 1, 200],
       [1, 257, 64],
+      // few rows on the dnnl engine: each thread runs its own slab of C's columns (uneven last slab)
+      [100, 300, 70],
+      [192, 77, 50],
     ];
     for (const [m, n, k] of sizes) {
       for (const [ta, tb] of [

@@ -198,6 +198,34 @@ describe('Gr1Backbone + trunk', () => {
     disposeObs(obs);
   });
 
+  it("encodes every camera in one ViT batch, each camera's tokens those of its frames alone", () => {
+    const obs = randomObs(bb, 2, 5);
+    const [b, l, px, k] = [2, bb.history, bb.config.vision.imageSize, bb.config.resampler.numLatents];
+    const got = tf.tidy(() => bb.encode(obs).tokens);
+    const worst = tf.tidy(() => {
+      let w = 0;
+      bb.cameras.forEach((cam, i) => {
+        const { cls, patches } = bb.vision.forward(tf.reshape(obs.images[cam], [b * l, px, px, 3]));
+        const proj = bb.camera_embed.at(i);
+        const own = tf.concat(
+          [
+            proj.embed_patch.forward(bb.resampler.forward(patches)),
+            tf.expandDims(proj.embed_cls.forward(cls), 1),
+          ],
+          1,
+        ); // [B·L, K+1, d]
+        const time = tf.reshape(bb.embed_timestep.weight, [1, l, 1, d]);
+        const want = tf.add(tf.reshape(own, [b, l, k + 1, d]), time);
+        const slice = tf.slice(got, [0, 0, 2 + i * (k + 1), 0], [b, l, k + 1, d]);
+        w = Math.max(w, tf.max(tf.abs(tf.sub(slice, want))).dataSync()[0]);
+      });
+      return w;
+    });
+    expect(worst).toBeLessThan(1e-5);
+    got.dispose();
+    disposeObs(obs);
+  });
+
   it('query read-outs do not depend on other query tokens', () => {
     const obs = randomObs(bb, 2, 2);
     tf.tidy(() => {

@@ -196,18 +196,26 @@ export class Gr1Backbone extends Module implements Backbone {
       const state = tf.reshape(this.embed_state.forward(tf.concat([arm, grip], -1)), [b, l, 1, d]); // [B, L, 1, d]
       const parts: tf.Tensor[] = [lang, state];
       const px = this.config.vision.imageSize;
-      this.cameras.forEach((cam, i) => {
-        if (!cache) {
-          const imgs = tf.reshape(obs.images[cam], [b * l, px, px, 3]); // [B·L, S, S, 3]
-          for (const t of this.cameraTokens(i, imgs)) parts.push(tf.reshape(t, [b, l, t.shape[1] ?? 0, d])); // [B, L, n, d]
-          return;
-        }
-        const imgs = tf.reshape(obs.images[cam], [b * l, px * px * 3]); // [B·L, S·S·3]
-        const cams = this.perRow(cache, `camera:${cam}`, imgs, (x) =>
-          tf.concat(this.cameraTokens(i, tf.reshape(x, [x.shape[0], px, px, 3])), 1),
-        ); // [B·L, n, d]
-        parts.push(tf.reshape(cams, [b, l, cams.shape[1] ?? 0, d])); // [B, L, n, d]
-      });
+      // Every camera's frames go through the shared ViT + resampler as one batch (one kernel per layer
+      // for all cameras instead of one per camera), then through their own camera's projections.
+      if (!cache) {
+        const imgs = this.cameras.map((cam) => tf.reshape(obs.images[cam], [b * l, px, px, 3])); // V × [B·L, S, S, 3]
+        for (const cam of this.cameraTokens(
+          imgs,
+          imgs.map((_, i) => i),
+        ))
+          for (const t of cam) parts.push(tf.reshape(t, [b, l, t.shape[1] ?? 0, d])); // [B, L, n, d]
+      } else {
+        const imgs = this.cameras.map((cam) => tf.reshape(obs.images[cam], [b * l, px * px * 3])); // V × [B·L, S·S·3]
+        const slots = this.cameras.map((cam) => `camera:${cam}`);
+        const cams = this.perRows(cache, slots, imgs, (rows, which) =>
+          this.cameraTokens(
+            rows.map((x) => tf.reshape(x, [x.shape[0], px, px, 3])),
+            which,
+          ).map((t) => tf.concat(t, 1)),
+        ); // V × [B·L, n, d]
+        for (const c of cams) parts.push(tf.reshape(c, [b, l, c.shape[1] ?? 0, d])); // [B, L, n, d]
+      }
       const c = tf.concat(parts, 2); // [B, L, N, d]
       const time = tf.reshape(this.embed_timestep.weight, [1, l, 1, d]); // slot t's row, broadcast over tokens
       return tf.add(c, time);
@@ -222,54 +230,101 @@ export class Gr1Backbone extends Module implements Backbone {
     return this.embed_lang.forward(unit); // [n, d]
   }
 
-  /** E_v for camera i: one shared ViT + resampler, the camera's projections. images [n, S, S, 3] → [n, K, d], [n, 1, d] (, [n, 1, d]) */
-  private cameraTokens(i: number, images: tf.Tensor): tf.Tensor[] {
-    const n = images.shape[0];
+  /**
+   * E_v for the cameras `which` (indices into this.cameras), images[j] [n_j, S, S, 3] for camera which[j]:
+   * the shared ViT + resampler on all of them as one batch, then each camera's projections. Returns per
+   * camera [n_j, K, d], [n_j, 1, d] (, [n_j, 1, d]).
+   */
+  private cameraTokens(images: tf.Tensor[], which: number[]): tf.Tensor[][] {
     const d = this.dim;
-    const { cls, patches } = this.vision.forward(images); // [n, dv], [n, P, dv]
-    const latents = this.resampler.forward(patches); // [n, K, dv]
-    const proj = this.camera_embed.at(i);
-    const out = [proj.embed_patch.forward(latents), tf.reshape(proj.embed_cls.forward(cls), [n, 1, d])]; // [n, K, d], [n, 1, d]
-    if (proj.keypoints && proj.embed_keypoints) {
-      const kp = proj.keypoints.forward(patches); // [n, 2K]
-      out.push(tf.reshape(proj.embed_keypoints.forward(kp), [n, 1, d])); // [n, 1, d]
-    }
-    return out;
+    const counts = images.map((x) => x.shape[0]);
+    const all = images.length === 1 ? images[0] : tf.concat(images, 0); // [Σn, S, S, 3]
+    const { cls, patches } = this.vision.forward(all); // [Σn, dv], [Σn, P, dv]
+    const latents = this.resampler.forward(patches); // [Σn, K, dv]
+    const split = (t: tf.Tensor) => (counts.length === 1 ? [t] : tf.split(t, counts, 0)); // per camera [n_j, …]
+    const clsOf = split(cls);
+    const latentsOf = split(latents);
+    const keypoints = this.camera_embed.at(which[0]).keypoints !== undefined;
+    const patchesOf = keypoints ? split(patches) : [];
+    return which.map((i, j) => {
+      const n = counts[j];
+      const proj = this.camera_embed.at(i);
+      const out = [
+        proj.embed_patch.forward(latentsOf[j]),
+        tf.reshape(proj.embed_cls.forward(clsOf[j]), [n, 1, d]),
+      ]; // [n, K, d], [n, 1, d]
+      if (proj.keypoints && proj.embed_keypoints) {
+        const kp = proj.keypoints.forward(patchesOf[j]); // [n, 2K]
+        out.push(tf.reshape(proj.embed_keypoints.forward(kp), [n, 1, d])); // [n, 1, d]
+      }
+      return out;
+    });
   }
 
-  /**
-   * encode(rows) for the rows of x [n, …]; with a cache, only the rows it has not seen are encoded (as one
-   * batch) and the result is assembled from per-row encodings. Returns [n, …encoding].
-   */
+  /** perRows for one slot. */
   private perRow(
     cache: EncodingCache | undefined,
     slot: string,
     x: tf.Tensor,
     encode: (rows: tf.Tensor) => tf.Tensor,
   ): tf.Tensor {
-    if (!cache) return encode(x);
-    const n = x.shape[0];
-    // read in place on `native` (dataSync() would mark the array handed out: the pool could not reuse it)
-    const values: Float32Array | Int32Array =
-      x.dtype === 'float32'
-        ? (nativeHostValues(x) ?? (x.dataSync() as Float32Array))
-        : (x.dataSync() as Int32Array);
-    const width = values.length / n;
-    const row = (j: number) => values.subarray(j * width, (j + 1) * width);
-    const rows: Array<tf.Tensor | undefined> = [];
-    const missing: number[] = [];
-    for (let j = 0; j < n; j++) {
-      rows[j] = cache.get(slot, row(j));
-      if (!rows[j]) missing.push(j);
-    }
-    const fresh = missing.length > 0 ? tf.unstack(encode(tf.gather(x, missing))) : []; // m × […]
-    missing.forEach((j, m) => {
-      rows[j] = fresh[m];
+    return this.perRows(cache, [slot], [x], ([rows]) => [encode(rows)])[0];
+  }
+
+  /**
+   * encode(rows) for the rows of each xs[s] [n_s, …] (cache slot slots[s]); with a cache, only the rows it
+   * has not seen are encoded, every slot's in one encode call (`which`: the slots that have any, in order),
+   * and each result is assembled from per-row encodings. Returns per slot [n_s, …encoding].
+   */
+  private perRows(
+    cache: EncodingCache | undefined,
+    slots: readonly string[],
+    xs: tf.Tensor[],
+    encode: (rows: tf.Tensor[], which: number[]) => tf.Tensor[],
+  ): tf.Tensor[] {
+    if (!cache)
+      return encode(
+        xs,
+        xs.map((_, s) => s),
+      );
+    const plans = xs.map((x, s) => {
+      const n = x.shape[0];
+      // read in place on `native` (dataSync() would mark the array handed out: the pool could not reuse it)
+      const values: Float32Array | Int32Array =
+        x.dtype === 'float32'
+          ? (nativeHostValues(x) ?? (x.dataSync() as Float32Array))
+          : (x.dataSync() as Int32Array);
+      const width = values.length / n;
+      const row = (j: number) => values.subarray(j * width, (j + 1) * width);
+      const rows: Array<tf.Tensor | undefined> = [];
+      const missing: number[] = [];
+      for (let j = 0; j < n; j++) {
+        rows[j] = cache.get(slots[s], row(j));
+        if (!rows[j]) missing.push(j);
+      }
+      return { n, row, rows, missing, fresh: [] as tf.Tensor[] };
     });
-    const out = tf.stack(rows as tf.Tensor[]); // [n, …]
+    const which = plans.flatMap((p, s) => (p.missing.length > 0 ? [s] : []));
+    const encoded =
+      which.length > 0
+        ? encode(
+            which.map((s) => tf.gather(xs[s], plans[s].missing)),
+            which,
+          )
+        : [];
+    which.forEach((s, w) => {
+      const p = plans[s];
+      p.fresh = tf.unstack(encoded[w]); // m × […]
+      p.missing.forEach((j, m) => {
+        p.rows[j] = p.fresh[m];
+      });
+    });
+    const outs = plans.map((p) => tf.stack(p.rows as tf.Tensor[])); // [n, …]
     // stored after use: storing may drop older entries, some of which this call just read
-    for (const [m, j] of missing.entries()) cache.set(slot, row(j), fresh[m], n);
-    return out;
+    plans.forEach((p, s) => {
+      for (const [m, j] of p.missing.entries()) cache.set(slots[s], p.row(j), p.fresh[m], p.n);
+    });
+    return outs;
   }
 
   protected override releaseResources(): void {
