@@ -94,11 +94,15 @@ async function benchGemm(): Promise<void> {
   const features = addon.features();
   const square: Shape[] = (quick ? [256, 512, 1024] : [256, 512, 1024, 2048]).map((n) => [n, n, n]);
   // The `small` policy's own Linear shapes (rows = batch·tokens): ViT qkv and MLP over 32 images × 37
-  // tokens, the trunk's MLP over 8 × 40 tokens.
+  // tokens, the trunk's MLP over 8 × 40 tokens; and predict's at batch 1, where a GEMM has few rows (the
+  // trunk's qkv and MLP out over 22 tokens, the ViT's qkv over 2 cameras × 37 tokens).
   const model: Shape[] = [
     [1184, 384, 128],
     [1184, 128, 256],
     [320, 512, 128],
+    [22, 384, 128],
+    [22, 128, 512],
+    [74, 384, 128],
   ];
   const shapes = [...square, ...model];
   const numpy = numpyGflops(shapes, features.threads);
