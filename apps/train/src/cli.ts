@@ -14,6 +14,7 @@ import { evalClosedLoop, formatTable, jsonSummary } from './eval-closed-loop.js'
 import { evalOffline } from './eval-offline.js';
 import { evalShard, mergeShards, resolveShard } from './eval-shard.js';
 import { asRank, launchLocal, withoutNproc } from './launch.js';
+import { pretrainVision } from './pretrain-vision.js';
 import { writeReport } from './report.js';
 import { recordRollouts } from './rollouts.js';
 import { RUN_FILES } from './run-layout.js';
@@ -126,6 +127,37 @@ program
     console.log(
       `${r.phase}: ${r.steps} steps (from ${r.startStep}), last loss ${r.lastLoss.toFixed(5)}, ${r.stepsPerSecond.toFixed(2)} steps/s → ${r.finalDir}`,
     );
+  });
+
+program
+  .command('pretrain-vision')
+  .description(
+    "MAE pretraining of GR-1's ViT on the dataset's own frames (every camera); writes a policy folder for 'train --phase anchor --init'",
+  )
+  .requiredOption('--config <file>', 'training config (JSON): the model, dataset, seed and augmentation')
+  .requiredOption('--out <dir>', 'policy folder to write (the pretrained ViT, fresh heads)')
+  .requiredOption('--steps <n>', 'optimizer steps', int('--steps'))
+  .option('--dataset <dir>', 'override the config dataset')
+  .option('--batch <n>', 'frames per step (default: the config anchor.batchSize)', int('--batch'))
+  .option('--lr <x>', 'peak learning rate (default 1e-3, warmup 100, cosine)', num('--lr'))
+  .option('--mask-ratio <r>', 'share of patches hidden per image (default 0.75)', num('--mask-ratio'))
+  .option('--decoder-dim <n>', 'decoder width (default 64)', int('--decoder-dim'))
+  .option('--decoder-depth <n>', 'decoder blocks (default 1)', int('--decoder-depth'))
+  .option('--no-progress', 'no progress bar')
+  .action(async (o) => {
+    const cfg = loadTrainConfig(o.config, o.dataset ? { dataset: o.dataset } : {});
+    await pretrainVision(cfg, {
+      out: o.out,
+      steps: o.steps,
+      batchSize: o.batch,
+      lr: o.lr,
+      mae: {
+        ...(o.maskRatio !== undefined ? { maskRatio: o.maskRatio } : {}),
+        ...(o.decoderDim !== undefined ? { dim: o.decoderDim } : {}),
+        ...(o.decoderDepth !== undefined ? { depth: o.decoderDepth } : {}),
+      },
+      progress: o.progress,
+    });
   });
 
 program

@@ -12,6 +12,15 @@ export {
 } from './gr1/config.js';
 export { Gr1Head, type Gr1HeadOptions } from './gr1/head.js';
 export { patchGrid, SpatialSoftmax } from './gr1/keypoints.js';
+export {
+  DEFAULT_MAE,
+  type MaeConfig,
+  MaeDecoder,
+  maeLoss,
+  randomMasks,
+  validateMaeConfig,
+  visibleCount,
+} from './gr1/mae.js';
 export { Gr1Backbone, type Gr1BackboneOptions } from './gr1/model.js';
 export { PerceiverResampler } from './gr1/perceiver.js';
 export { TextEncoder } from './gr1/text.js';
@@ -33,7 +42,7 @@ export {
   videoLoss,
   videoTargets,
 } from './gr1/video.js';
-export { VisionTransformer } from './gr1/vit.js';
+export { normalizeImages, VisionTransformer } from './gr1/vit.js';
 export { type Gr1NameMapOptions, type Gr1NamePrefixes, gr1NameMap } from './names/gr1.js';
 export {
   loadOfficialSafetensors,

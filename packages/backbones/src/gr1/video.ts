@@ -118,6 +118,21 @@ export function boxDownsample(images: tf.Tensor, t: number): tf.Tensor {
   return tf.tidy(() => tf.mean(tf.reshape(images, [n, t, f, t, f, 3]), [2, 4])); // [N, t, f, t, f, 3] → [N, t, t, 3]
 }
 
+/** The light MAE-style pixel decoder's blocks (MAE: ViT blocks, MLP ratio 4, xavier init), here and in mae.ts. */
+export function pixelDecoder(dim: number, heads: number, depth: number, rng: Rng): Transformer {
+  return new Transformer({
+    dim,
+    heads,
+    depth,
+    mlpRatio: 4,
+    mode: 'bidirectional',
+    activation: 'gelu',
+    fusedQkv: true,
+    init: 'xavier',
+    rng,
+  });
+}
+
 export class VideoPredictor extends Module {
   /** [OBS] queries [V·Q, d], camera-major. */
   readonly queries: tf.Variable;
@@ -160,20 +175,7 @@ export class VideoPredictor extends Module {
       () => tf.tidy(() => tf.slice(sincos2d(dim, g), [0, 1, 0], [1, this.patches, dim])), // drop the CLS row
       { persistent: false },
     );
-    this.decoder = this.registerModule(
-      'decoder',
-      new Transformer({
-        dim,
-        heads: config.heads,
-        depth: config.depth,
-        mlpRatio: 4,
-        mode: 'bidirectional',
-        activation: 'gelu',
-        fusedQkv: true,
-        init: 'xavier',
-        rng,
-      }),
-    );
+    this.decoder = this.registerModule('decoder', pixelDecoder(dim, config.heads, config.depth, rng));
     this.decoder_pred = this.registerModule('decoder_pred', new Linear(dim, this.pixelsPerPatch, { rng }));
   }
 

@@ -12,6 +12,11 @@ import { tapeActive } from './encoding_cache.js';
 const MEAN = [0.485, 0.456, 0.406];
 const STD = [0.229, 0.224, 0.225];
 
+/** images [N, S, S, 3] in [0, 1] → normalized with the ImageNet statistics, as the ViT's input. */
+export function normalizeImages(images: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.div(tf.sub(images, MEAN), STD));
+}
+
 export class VisionTransformer extends Module {
   readonly numPatches: number;
   /** Linear over flattened (channel, row, col) patches: the same numbers as a conv with stride = kernel. */
@@ -69,7 +74,7 @@ export class VisionTransformer extends Module {
     }
     return tf.tidy(() => {
       const n = images.shape[0];
-      const x = tf.div(tf.sub(images, MEAN), STD); // [N, S, S, 3] normalized
+      const x = normalizeImages(images); // [N, S, S, 3]
       // Patches in (py, px, C) order, so each copied run is a patch row of p·3 floats; the weight, stored
       // in the conv kernel's (C, py, px) order, is permuted to match (dim·3·p² floats instead of the
       // images' N·S²·3, moved in runs of 1).
@@ -88,9 +93,10 @@ export class VisionTransformer extends Module {
   /**
    * patch_embed.weight [dim, C·p·p] permuted to [dim, p·p·C]. Outside training and any gradient tape the
    * permutation is a constant of the weights, so it is computed once and kept until the weight changes
-   * (a new dataId on assign, or an in-place optimizer write).
+   * (a new dataId on assign, or an in-place optimizer write). Owned by the ViT outside training: do not
+   * dispose it.
    */
-  private patchWeightHwc(): tf.Tensor {
+  patchWeightHwc(): tf.Tensor {
     const { patchSize: p, dim } = this.config;
     const w = this.patch_embed.weight; // [dim, C·p·p]
     const permute = () =>
