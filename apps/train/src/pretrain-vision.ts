@@ -134,6 +134,8 @@ export async function pretrainVision(
   let first = Number.NaN;
   let last = Number.NaN;
   const t0 = performance.now();
+  vit.train(); // valLoss, the only eval-mode pass, runs before and after the loop
+  decoder.train();
   try {
     for (let step = 0; step < opts.steps; step++) {
       const epoch = Math.floor(step / perEpoch);
@@ -144,8 +146,6 @@ export async function pretrainVision(
         (cfg.seed * 7919 + step) >>> 0,
       );
       const imgs = batchImages(batch.images);
-      vit.train();
-      decoder.train();
       const { value, grads } = tf.variableGrads(() => decoder.loss(imgs, rng), vars);
       const byName = gradsByParamName(named, grads);
       const clip = clipGradScale(byName, cfg.clipNorm);

@@ -23,9 +23,6 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Te
     throw new Error(`linear: x, weight and bias must be float32 (got ${got()})`);
   if (!activeBackendHas(Linear)) return linearReference(x, weight, bias);
   const attrs: LinearAttrs = { hasBias: bias !== undefined };
-  // With a bias, one kernel and nothing to clean up: no scope of its own (a tidy costs as much as the
-  // dispatch at inference sizes)
-  if (bias) return tf.engine().runKernel(Linear, { x, weight, bias }, attrs) as tf.Tensor;
   return tf.tidy(() => {
     const b = bias ?? tf.scalar(0);
     return tf.engine().runKernel(Linear, { x, weight, bias: b }, attrs) as tf.Tensor;
