@@ -9,14 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_MAE, type Gr1Backbone, type MaeConfig, MaeDecoder } from '@anchor-refine/backbones';
 import { selectBackend } from '@anchor-refine/core-tensors';
-import {
-  AdamW,
-  clipGradScale,
-  cosineWithWarmup,
-  gradsByParamName,
-  noDecayRule,
-  Rng,
-} from '@anchor-refine/nn';
+import { AdamW, cosineWithWarmup, gradientStep, noDecayRule, Rng } from '@anchor-refine/nn';
 import {
   type AnchorRefinePolicy,
   createPolicy,
@@ -100,7 +93,6 @@ export async function pretrainVision(
     ...vit.namedParameters().map(([k, v]) => [`vision.${k}`, v] as [string, tf.Variable]),
     ...decoder.namedParameters().map(([k, v]) => [`mae.${k}`, v] as [string, tf.Variable]),
   ];
-  const vars = named.map(([, v]) => v);
   const lr = opts.lr ?? 1e-3;
   const opt = new AdamW(named, { lr, weightDecay: 0.05, groups: [noDecayRule()] }); // MAE: weight decay 0.05
   const schedule = cosineWithWarmup({
@@ -146,13 +138,12 @@ export async function pretrainVision(
         (cfg.seed * 7919 + step) >>> 0,
       );
       const imgs = batchImages(batch.images);
-      const { value, grads } = tf.variableGrads(() => decoder.loss(imgs, rng), vars);
-      const byName = gradsByParamName(named, grads);
-      const clip = clipGradScale(byName, cfg.clipNorm);
-      opt.step(byName, schedule(step), { gradScale: clip.scale });
-      last = value.dataSync()[0];
+      last = gradientStep(() => decoder.loss(imgs, rng), named, opt, {
+        clipNorm: cfg.clipNorm,
+        lr: schedule(step),
+      }).loss;
       if (step === 0) first = last;
-      tf.dispose([value, imgs, ...Object.values(grads)]);
+      imgs.dispose();
       if (!Number.isFinite(last))
         throw new Error(`pretrain-vision: loss became ${last} at step ${step + 1}; lower --lr`);
       bar.update(step + 1, {

@@ -5,7 +5,7 @@
  * and anchor, a frozen pretrained encoder) runs in eval mode, so e.g. phase 2's targets come from the same
  * dropout-free anchor inference uses.
  */
-import { clipGradScale, gradsByParamName, type Module, type Optimizer } from '@anchor-refine/nn';
+import { gradientStep, type Module, type Optimizer } from '@anchor-refine/nn';
 import * as tf from '@tensorflow/tfjs';
 import { type BatchTensors, disposeBatchTensors, type PolicyBatch } from './batch.js';
 import type { ForwardResult, Phase } from './policy.js';
@@ -51,29 +51,31 @@ export function trainStep(
   phase: Phase,
   { clipNorm = 1, lr }: TrainStepOptions = {},
 ): TrainStepResult {
-  const vars = policy.trainableParameters();
-  if (vars.length === 0)
+  const trainable = new Set(policy.trainableParameters());
+  if (trainable.size === 0)
     throw new Error(`trainStep: nothing to train in phase '${phase}' (call policy.setPhase first)`);
+  const named = policy.namedParameters().filter(([, v]) => trainable.has(v));
   trainUnfrozen(policy);
   const t = 'obs' in batch ? batch : policy.toTensors(batch);
   let metrics: Record<string, tf.Scalar> = {};
   try {
-    const { value, grads } = tf.variableGrads(() => {
-      const out = policy.forward(t, phase);
-      metrics = Object.fromEntries(Object.entries(out.metrics).map(([k, v]) => [k, tf.keep(v)]));
-      return out.loss;
-    }, vars);
-    const byName = gradsByParamName(policy.namedParameters(), grads);
-    // clipping fused into the update: the coefficient goes to the optimizer, no scaled gradient copies
-    const clip = clipGradScale(byName, clipNorm ?? Number.MAX_VALUE);
-    optimizer.step(byName, lr, { gradScale: clip.scale });
-    const result: TrainStepResult = {
-      loss: value.dataSync()[0],
-      gradNorm: clip.totalNorm,
+    const { loss, gradNorm } = gradientStep(
+      () => {
+        const out = policy.forward(t, phase);
+        // clones (no kernel: they share the data) outlive gradientStep's disposal of the loss, which a
+        // metric may be
+        metrics = Object.fromEntries(Object.entries(out.metrics).map(([k, v]) => [k, tf.keep(v.clone())]));
+        return out.loss;
+      },
+      named,
+      optimizer,
+      { clipNorm, lr },
+    );
+    return {
+      loss,
+      gradNorm,
       metrics: Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, v.dataSync()[0]])),
     };
-    tf.dispose([value, ...Object.values(grads)]);
-    return result;
   } finally {
     tf.dispose(Object.values(metrics));
     if (t !== batch) disposeBatchTensors(t);

@@ -8,6 +8,7 @@ export {
   clipGradScale,
 } from './clip.js';
 export { EMA_UPDATES_KEY, Ema, type EmaConfig } from './ema.js';
+export { type GradientStepOptions, type GradientStepResult, gradientStep } from './gradient_step.js';
 export { type GradMap, gradsByParamName, type TensorMap } from './grads.js';
 export {
   GLOBAL_STEP_KEY,
