@@ -2,7 +2,7 @@
  * `eval --offline`: a checkpoint against the frames of a dataset (by default its validation episodes,
  * with the training split's seed and fraction). Per frame the policy predicts a chunk from the raw
  * observation history exactly as at inference; reported are the arm error (raw units²) and gripper
- * decision accuracy of the anchor alone and of AnchorRefine, the gripper error as a function of the
+ * decision accuracy of the anchor alone and of AnchorRefine (pooled and per task), the gripper error as a function of the
  * signed distance (in steps) from the nearest gripper switch, and residual compactness (mean ℓ2 norm
  * and covariance trace of normalized ground-truth chunks A vs residual targets R = A − Â^anc).
  */
@@ -29,6 +29,17 @@ export interface OfflineResult {
   episodes: number;
   anchor: { armMse: number; gripperAccuracy: number };
   refined: { armMse: number; gripperAccuracy: number };
+  /**
+   * The same two errors per task (dataset task string), over the chunk steps of that task's frames:
+   * `steps` weights them, so Σ steps·armMse / Σ steps is the pooled figure above.
+   */
+  tasks: {
+    task: string;
+    frames: number;
+    steps: number;
+    anchor: { armMse: number; gripperAccuracy: number };
+    refined: { armMse: number; gripperAccuracy: number };
+  }[];
   /** distance from the nearest switch → error rate (null where no sample) */
   switchErrors: { distance: number; anchor: number | null; refined: number | null; count: number }[];
   compactness: {
@@ -113,6 +124,11 @@ export async function evalOffline(o: OfflineOptions): Promise<OfflineResult> {
     let gripR = 0;
     let gripN = 0;
     const bins = new Map<number, { a: number; r: number; n: number }>();
+    // per task: arm sums (anchor, refined), arm count, gripper errors (anchor, refined), steps, frames
+    const perTask = new Map<
+      string,
+      { aa: number; ar: number; an: number; ga: number; gr: number; n: number; f: number }
+    >();
     const raw: Float64Array[] = [];
     const res: Float64Array[] = [];
     for (const { ep, f } of picked) {
@@ -122,6 +138,9 @@ export async function evalOffline(o: OfflineOptions): Promise<OfflineResult> {
       for (let j = Math.max(info.from, f - L + 1); j <= f; j++)
         hist.push(await observation(ds, j, size, task));
       const c = policy.predictActionChunk(hist);
+      const t = perTask.get(task) ?? { aa: 0, ar: 0, an: 0, ga: 0, gr: 0, n: 0, f: 0 };
+      perTask.set(task, t);
+      t.f++;
       const grip = (j: number) => ((ds.value('action', j) as Float32Array)[GRIPPER_INDEX] > 0.5 ? 1 : 0);
       const switches: number[] = [];
       for (let j = info.from + 1; j < info.to; j++) if (grip(j) !== grip(j - 1)) switches.push(j);
@@ -132,9 +151,14 @@ export async function evalOffline(o: OfflineOptions): Promise<OfflineResult> {
         const act = ds.value('action', f + k) as Float32Array;
         for (let d = 0; d < ARM_DIM; d++) {
           const truth = act[d];
-          armA += (c.anchorArm[k * ARM_DIM + d] - truth) ** 2;
-          armR += (c.arm[k * ARM_DIM + d] - truth) ** 2;
+          const ea = (c.anchorArm[k * ARM_DIM + d] - truth) ** 2;
+          const er = (c.arm[k * ARM_DIM + d] - truth) ** 2;
+          armA += ea;
+          armR += er;
           armN++;
+          t.aa += ea;
+          t.ar += er;
+          t.an++;
           const nTruth = (truth - aMean[d]) / Math.max(aStd[d], 1e-6);
           const nAnc = (c.anchorArm[k * ARM_DIM + d] - aMean[d]) / Math.max(aStd[d], 1e-6);
           rv[k * ARM_DIM + d] = nTruth;
@@ -146,11 +170,14 @@ export async function evalOffline(o: OfflineOptions): Promise<OfflineResult> {
         gripA += ea;
         gripR += er;
         gripN++;
+        t.ga += ea;
+        t.gr += er;
+        t.n++;
         if (switches.length) {
-          const t = f + k;
+          const at = f + k;
           let best = switches[0];
-          for (const s of switches) if (Math.abs(t - s) < Math.abs(t - best)) best = s;
-          const dist = t - best;
+          for (const s of switches) if (Math.abs(at - s) < Math.abs(at - best)) best = s;
+          const dist = at - best;
           if (Math.abs(dist) <= window) {
             const b = bins.get(dist) ?? { a: 0, r: 0, n: 0 };
             b.a += ea;
@@ -180,6 +207,13 @@ export async function evalOffline(o: OfflineOptions): Promise<OfflineResult> {
       episodes: episodes.length,
       anchor: { armMse: armA / Math.max(1, armN), gripperAccuracy: 1 - gripA / Math.max(1, gripN) },
       refined: { armMse: armR / Math.max(1, armN), gripperAccuracy: 1 - gripR / Math.max(1, gripN) },
+      tasks: [...perTask].map(([task, t]) => ({
+        task,
+        frames: t.f,
+        steps: t.n,
+        anchor: { armMse: t.aa / Math.max(1, t.an), gripperAccuracy: 1 - t.ga / Math.max(1, t.n) },
+        refined: { armMse: t.ar / Math.max(1, t.an), gripperAccuracy: 1 - t.gr / Math.max(1, t.n) },
+      })),
       switchErrors,
       compactness: { raw: compact(raw), residual: compact(res), chunks: raw.length },
     };

@@ -167,6 +167,21 @@ describe('training pipeline (tiny)', () => {
       off.compactness.residual.meanNorm,
     ])
       expect(Number.isFinite(v)).toBe(true);
+    // per task: every evaluated frame belongs to one task, and the step-weighted task errors pool to
+    // the overall figures
+    expect(off.tasks.length).toBeGreaterThan(0);
+    expect(off.tasks.reduce((n, t) => n + t.frames, 0)).toBe(off.frames);
+    const steps = off.tasks.reduce((n, t) => n + t.steps, 0);
+    for (const [mode, key] of [
+      ['anchor', 'armMse'],
+      ['refined', 'armMse'],
+      ['anchor', 'gripperAccuracy'],
+      ['refined', 'gripperAccuracy'],
+    ] as const)
+      expect(off.tasks.reduce((s, t) => s + t.steps * t[mode][key], 0) / steps).toBeCloseTo(
+        off[mode][key],
+        9,
+      );
     expect(off.switchErrors).toHaveLength(11);
     expect(off.switchErrors.some((s) => s.count > 0)).toBe(true);
     writeFileSync(join(cfg.outDir, RUN_FILES.offline), JSON.stringify(off));

@@ -118,6 +118,19 @@ function successSection(cl: ClosedLoopResult | undefined): string {
   return `${out}<ul>${share}</ul>`;
 }
 
+/** Per task: anchor → AnchorRefine arm MSE and gripper accuracy (absent in results from before it). */
+function perTaskOffline(off: OfflineResult): string {
+  if (!off.tasks?.length) return '';
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const rows = off.tasks
+    .map(
+      (t) =>
+        `<tr><td>${esc(t.task)}</td><td>${t.frames}</td><td>${t.anchor.armMse.toExponential(3)} → ${t.refined.armMse.toExponential(3)}</td><td>${pct(t.anchor.gripperAccuracy)} → ${pct(t.refined.gripperAccuracy)}</td></tr>`,
+    )
+    .join('');
+  return `<table><tr><th>task</th><th>frames</th><th>arm MSE anchor → AnchorRefine</th><th>gripper accuracy</th></tr>${rows}</table>`;
+}
+
 function offlineSection(off: OfflineResult | undefined): string {
   if (!off) return missing('offline evaluation', "run 'eval --offline' or 'demo'");
   const c = off.compactness;
@@ -157,7 +170,7 @@ function offlineSection(off: OfflineResult | undefined): string {
   );
   const table = `<table><tr><th></th><th>arm MSE (rad²)</th><th>gripper accuracy</th></tr>
 <tr><td>anchor</td><td>${off.anchor.armMse.toExponential(3)}</td><td>${(100 * off.anchor.gripperAccuracy).toFixed(1)}%</td></tr>
-<tr><td>AnchorRefine</td><td>${off.refined.armMse.toExponential(3)}</td><td>${(100 * off.refined.gripperAccuracy).toFixed(1)}%</td></tr></table>
+<tr><td>AnchorRefine</td><td>${off.refined.armMse.toExponential(3)}</td><td>${(100 * off.refined.gripperAccuracy).toFixed(1)}%</td></tr></table>${perTaskOffline(off)}
 <p>${off.frames} frames of ${off.episodes} held-out episodes.</p>`;
   return table + comp + grip;
 }
