@@ -21,6 +21,10 @@ describe('train config', () => {
       oversampleSwitches: { before: 4, after: 0, factor: 2 },
     });
     expect(w.oversampleSwitches).toEqual({ before: 4, after: 0, factor: 2 });
+    expect(c.refine.balanceTasks).toBeUndefined();
+    const b = validateTrainConfig({ dataset: 'd', outDir: 'o', refine: { balanceTasks: true } });
+    expect(b.refine).toEqual({ ...DEFAULT_PHASE.refine, balanceTasks: true });
+    expect(b.anchor.balanceTasks).toBeUndefined();
     expect(c.emaDecay).toBe(0);
     expect(c.refineDataset).toBeUndefined();
     expect(validateTrainConfig({ dataset: 'd', outDir: 'o', refineDataset: 'r' }).refineDataset).toBe('r');
@@ -66,6 +70,10 @@ describe('train config', () => {
     [
       { dataset: 'd', outDir: 'o', oversampleSwitches: { before: 4, after: -1, factor: 2 } },
       /oversampleSwitches\.after is -1; use an integer ≥ 0/,
+    ],
+    [
+      { dataset: 'd', outDir: 'o', anchor: { balanceTasks: 1 } },
+      /anchor\.balanceTasks is 1; use true or false/,
     ],
     [{ dataset: 'd', outDir: 'o', refineDataset: '' }, /refineDataset is ""; give a dataset folder path/],
     [{ dataset: 'd', outDir: 'o', emaDecay: 1 }, /emaDecay is 1; use a decay in \[0, 1\)/],

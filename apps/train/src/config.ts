@@ -25,6 +25,11 @@ export interface PhaseConfig {
   minLr: number;
   weightDecay: number;
   batchSize: number;
+  /**
+   * Repeat each task's training frames round(F_max / F_task) times per epoch (the sampler's
+   * `balanceTasks`), so a short task gets as many samples as the longest one. Absent = false (off).
+   */
+  balanceTasks?: boolean;
 }
 
 export interface TrainConfig {
@@ -144,7 +149,7 @@ function phase(o: unknown, name: PhaseName): PhaseConfig {
   const d = DEFAULT_PHASE[name];
   if (o === undefined) return { ...d };
   if (!isObj(o)) throw new TrainConfigError(name, 'must be an object like {"steps": 500, "lr": 0.001}');
-  unknownKeys(o, Object.keys(d), `${name}.`);
+  unknownKeys(o, [...Object.keys(d), 'balanceTasks'], `${name}.`);
   const p = `${name}.`;
   const steps = num(
     o,
@@ -166,7 +171,16 @@ function phase(o: unknown, name: PhaseName): PhaseConfig {
   const minLr = num(o, 'minLr', p, d.minLr, (v) => v >= 0 && v <= lr, `use a number in [0, lr=${lr}]`);
   const weightDecay = num(o, 'weightDecay', p, d.weightDecay, (v) => v >= 0, 'use a number ≥ 0');
   const batchSize = num(o, 'batchSize', p, d.batchSize, (v) => isInt(v) && v >= 1, 'use an integer ≥ 1');
-  return { steps, lr, warmupSteps, minLr, weightDecay, batchSize };
+  const out: PhaseConfig = { steps, lr, warmupSteps, minLr, weightDecay, batchSize };
+  if (o.balanceTasks !== undefined) {
+    if (typeof o.balanceTasks !== 'boolean')
+      throw new TrainConfigError(
+        `${p}balanceTasks`,
+        `is ${JSON.stringify(o.balanceTasks)}; use true or false`,
+      );
+    out.balanceTasks = o.balanceTasks;
+  }
+  return out;
 }
 
 /** Validates a parsed config (defaults fill absent fields). */

@@ -24,6 +24,8 @@ export interface SamplerOptions {
   valFraction: number;
   oversampleStart?: { frames: number; factor: number };
   oversampleSwitches?: { before: number; after: number; factor: number };
+  /** The sampler's `balanceTasks` (the phase's `balanceTasks`). */
+  balanceTasks?: boolean;
   /** Yield each slot's frame this many steps later as well (the policy's `video.offset`, phase 1). */
   futureOffset?: number;
 }
@@ -49,6 +51,7 @@ export function samplerConfig(policy: AnyPolicyConfig, opts: SamplerOptions): Sa
     dropLast: true,
     ...(opts.oversampleStart ? { oversampleStart: opts.oversampleStart } : {}),
     ...(opts.oversampleSwitches ? { oversampleSwitches: opts.oversampleSwitches } : {}),
+    ...(opts.balanceTasks ? { balanceTasks: true } : {}),
     ...(opts.futureOffset ? { futureOffset: opts.futureOffset } : {}),
   };
 }

@@ -213,6 +213,7 @@ export async function trainPhase(
     valFraction: cfg.valFraction,
     oversampleStart: cfg.oversampleStart,
     oversampleSwitches: cfg.oversampleSwitches,
+    balanceTasks: pc.balanceTasks,
     // GR-1's future-frame objective trains with phase 1 only.
     futureOffset: phase === 'anchor' && !isXvlaConfig(pcfg) ? pcfg.video?.offset : undefined,
   });

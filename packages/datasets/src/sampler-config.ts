@@ -50,6 +50,13 @@ export interface SamplerConfig {
    */
   oversampleSwitches?: { before: number; after: number; factor: number };
   /**
+   * Balance the tasks of the training split: every frame of a task's episodes is repeated
+   * round(F_max / F_task) times per epoch (F = the task's training frames after the rules above, F_max
+   * the largest task's), on top of those rules. Scripted demos differ in length by task (a stack is ~4×
+   * a push), so uniform frames give the long task most of every batch. Absent or false = off.
+   */
+  balanceTasks?: boolean;
+  /**
    * Also yield, per history slot, each camera's frame this many steps later (the episode's last frame
    * past its end) as `futureImages`: the target of a future-frame objective (GR-1's video prediction).
    * Absent = none.
@@ -226,6 +233,8 @@ export function validateSamplerConfig(cfg: SamplerConfig, ds: LeRobotDataset): R
       'must be an integer ≥ 1 (times each of those frames appears per epoch)',
     );
   }
+  if (cfg.balanceTasks !== undefined && typeof cfg.balanceTasks !== 'boolean')
+    throw new ConfigError('balanceTasks', `is ${JSON.stringify(cfg.balanceTasks)}; must be true or false`);
   if (cfg.futureOffset !== undefined)
     posInt(cfg.futureOffset, 'futureOffset', 'must be an integer ≥ 1 (steps ahead of the observed frame)');
   return { ...cfg, stateKey, actionKey, dropLast: cfg.dropLast ?? false };

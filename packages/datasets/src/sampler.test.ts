@@ -181,6 +181,31 @@ describe('split and epochs', () => {
       () => new Sampler(ds, { ...base, oversampleSwitches: { before: -1, after: 0, factor: 2 } }),
     ).toThrow(/oversampleSwitches\.before: is -1/);
   });
+  it('balanceTasks repeats a task with fewer training frames, on top of the other rules, never in validation', () => {
+    // Train episodes 0 (5 frames) and 2 (4) are task 0: 9 frames; episode 3 (6 frames, 12..17) is task 1.
+    // Task 1's factor is round(9 / 6) = 2, task 0's 1.
+    const f = Array.from(new Sampler(ds, { ...base, balanceTasks: true }).frames('train'));
+    const count = (xs: number[], g: number) => xs.filter((x) => x === g).length;
+    expect(f).toHaveLength(9 + 2 * 6);
+    for (const g of [12, 13, 14, 15, 16, 17]) expect(count(f, g)).toBe(2);
+    for (const g of [0, 4, 8, 11]) expect(count(f, g)).toBe(1);
+    // With the first 2 frames 3×, task 0 counts 9 + 8 = 17 and task 1 6 + 4 = 10: factor round(1.7) = 2,
+    // applied to the repeated counts (frames 12, 13: 3 × 2).
+    const both = Array.from(
+      new Sampler(ds, { ...base, balanceTasks: true, oversampleStart: { frames: 2, factor: 3 } }).frames(
+        'train',
+      ),
+    );
+    expect(both).toHaveLength(17 + 20);
+    expect(count(both, 12)).toBe(6);
+    expect(count(both, 14)).toBe(2);
+    expect(count(both, 0)).toBe(3);
+    expect(new Sampler(ds, { ...base, balanceTasks: true }).frames('val')).toHaveLength(3);
+    expect(Array.from(new Sampler(ds, { ...base, balanceTasks: false }).frames('train'))).toHaveLength(15);
+    expect(() => new Sampler(ds, { ...base, balanceTasks: 'yes' as unknown as boolean })).toThrow(
+      /balanceTasks: is "yes"/,
+    );
+  });
 });
 
 describe('DataLoader (worker threads)', () => {

@@ -98,11 +98,18 @@ export class Sampler {
   /**
    * Global frame indices of a split (every frame of its episodes, in episode order). In the training split
    * `oversampleStart` / `oversampleSwitches` repeat some frames right after their episode: a frame appears
-   * as many times as the largest factor of a rule that covers it.
+   * as many times as the largest factor of a rule that covers it, times its task's `balanceTasks` factor.
    */
   frames(split: Split): Int32Array {
     const eps = this.splitEpisodes[split];
     const counts = eps.map((e) => this.frameRepeats(e, split));
+    if (split === 'train' && this.config.balanceTasks) {
+      const factor = this.taskFactors(eps, counts);
+      eps.forEach((e, k) => {
+        const f = factor.get(this.episodeTask(e)) ?? 1;
+        for (let i = 0; i < counts[k].length; i++) counts[k][i] *= f;
+      });
+    }
     const total = counts.reduce((s, c) => s + c.reduce((a, b) => a + b, 0), 0);
     const out = new Int32Array(total);
     let o = 0;
@@ -114,6 +121,22 @@ export class Sampler {
         for (let g = ep.from; g < ep.to; g++) if (c[g - ep.from] >= r) out[o++] = g;
     });
     return out;
+  }
+
+  /** task_index of an episode (its first frame's). */
+  private episodeTask(e: number): number {
+    return this.dataset.column('task_index')[this.dataset.episodes[e].from];
+  }
+
+  /** `balanceTasks`: task_index → round(F_max / F_task), F counted with the other rules' repeats. */
+  taskFactors(eps: number[], counts: Uint16Array[]): Map<number, number> {
+    const frames = new Map<number, number>();
+    eps.forEach((e, k) => {
+      const t = this.episodeTask(e);
+      frames.set(t, (frames.get(t) ?? 0) + counts[k].reduce((a, b) => a + b, 0));
+    });
+    const max = Math.max(...frames.values());
+    return new Map([...frames].map(([t, n]) => [t, Math.max(1, Math.round(max / n))]));
   }
 
   /** Times each frame of an episode appears per epoch (1 outside the oversampling rules). */
