@@ -54,6 +54,12 @@ export interface RefineConfig {
    * copy is a starting point, not a connection (choice beyond the paper; apps/train README, stop 15).
    */
   trunkInit?: 'random' | 'anchor';
+  /**
+   * Chunk steps past an episode's end (masked in every loss): 'masked' (absent: the paper's masked L_ref)
+   * leaves ΔÂ there free; 'zero' trains it to 0, so an extrapolated step is the anchor's (choice beyond
+   * the paper; apps/train README, stop 20).
+   */
+  padding?: 'masked' | 'zero';
 }
 
 export interface ExecutionConfig {
@@ -153,6 +159,7 @@ export function validatePolicyConfig(cfg: PolicyConfig): void {
   }
   if (!(r.lambdaGrip >= 0))
     throw new Error(`policy config: refine.lambdaGrip must be ≥ 0, got ${r.lambdaGrip}`);
+  if (r.padding !== undefined) oneOf('refine.padding', r.padding, ['masked', 'zero']);
   if (r.trunkInit !== undefined) {
     oneOf('refine.trunkInit', r.trunkInit, ['random', 'anchor']);
     if (r.trunkInit === 'anchor' && r.depth !== cfg.anchor.depth) {

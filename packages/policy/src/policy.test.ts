@@ -201,6 +201,29 @@ describe("refine.trunkInit: 'anchor'", () => {
   });
 });
 
+describe("refine.padding: 'zero'", () => {
+  it('changes L_ref only where a chunk runs past its episode; rejects unknown values', () => {
+    const masked = make();
+    const zero = make({ refine: { padding: 'zero' } });
+    const t = masked.toTensors(batchOf(4));
+    const full = { ...t, mask: tf.onesLike(t.mask) };
+    const cut = {
+      ...t,
+      // [B, L, H]: the first 2 chunk steps valid, the rest past the episode's end
+      mask: tf.tidy(() => tf.mul(t.mask, tf.less(tf.range(0, t.mask.shape[2] ?? 0), 2))),
+    };
+    const refineLoss = (p: AnchorRefinePolicy, b: typeof t) =>
+      tf.tidy(() => p.forward(b, 'refine').metrics.refine_loss.dataSync()[0]);
+    expect(refineLoss(zero, full)).toBeCloseTo(refineLoss(masked, full), 7);
+    expect(Math.abs(refineLoss(zero, cut) - refineLoss(masked, cut))).toBeGreaterThan(1e-6);
+    tf.dispose([full.mask, cut.mask]);
+    disposeBatchTensors(t);
+    masked.dispose();
+    zero.dispose();
+    expect(() => policyConfig('tiny', { refine: { padding: 'pad' as never } })).toThrow(/refine.padding/);
+  });
+});
+
 describe('ablation variants (spec table)', () => {
   const variants: Array<[string, DeepPartial<PolicyConfig>]> = [
     ['w/o gripper refinement', { refine: { gripper: 'none' } }],

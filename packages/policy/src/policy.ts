@@ -242,6 +242,7 @@ export class AnchorRefinePolicy extends PolicyBase {
       target: r.target,
       mask,
       detachAnchor: r.detachAnchor,
+      padding: r.padding === 'zero' ? 'zero' : 'ignore',
     });
     const lGrip = gripperLoss(flat2(f.gripperDelta), flat2(a.gripperLogits), flat2(t.gripper), r.margin, {
       variant: r.gripper,

@@ -55,6 +55,34 @@ describe('refineLoss (Eq. 7)', () => {
     tf.dispose([dp, a, anc]);
   });
 
+  it("padding 'zero': ΔÂ² on padded steps, (ΔÂ − R)² on valid ones, averaged over every element", () => {
+    // mask [1, 0]: step 0 squared errors [0, 0.25], step 1 ΔÂ² = [1, 1] → (0 + 0.25 + 1 + 1) / 4 = 0.5625.
+    // mask [0, 1]: step 0 ΔÂ² = [0.25, 0], step 1 errors [1, 0] → (0.25 + 0 + 1 + 0) / 4 = 0.3125.
+    // mask [1, 1]: the unmasked 0.3125.  mask [0, 0]: every ΔÂ² → (0.25 + 0 + 1 + 1) / 4 = 0.5625.
+    const { dp, a, anc } = setup();
+    const cases: Array<[number[], number]> = [
+      [[1, 0], 0.5625],
+      [[0, 1], 0.3125],
+      [[1, 1], 0.3125],
+      [[0, 0], 0.5625],
+    ];
+    for (const [m, expected] of cases) {
+      const mask = tf.tensor2d(m, [1, 2]);
+      const l = refineLoss(dp, a, anc, { mask, padding: 'zero' });
+      expect(l.dataSync()[0]).toBeCloseTo(expected, 6);
+      tf.dispose([mask, l]);
+    }
+    // the gradient on a padded step pulls ΔÂ to 0: d/dΔÂ of ΔÂ²/4 = ΔÂ/2 = [0.5, 0.5] at step 1
+    const mask = tf.tensor2d([1, 0], [1, 2]);
+    const g = tf.grad((x: tf.Tensor) => refineLoss(x, a, anc, { mask, padding: 'zero' }))(dp);
+    expect(values(g).slice(2)).toEqual([0.5, 0.5]);
+    expect(() => refineLoss(dp, a, anc, { padding: 'zero' })).toThrow(/needs a mask/);
+    expect(() => refineLoss(dp, a, anc, { mask, padding: 'zero', target: 'direct' })).toThrow(
+      /target 'residual'/,
+    );
+    tf.dispose([dp, a, anc, mask, g]);
+  });
+
   it('mask works across the batch', () => {
     // B = 2: batch 0 as above, batch 1 all-zero prediction/target (error 0); mask [[1, 0], [1, 1]]
     // → valid steps 3 → (0 + 0.25 + 0 + 0 + 0 + 0) / (3·2) = 0.041666…

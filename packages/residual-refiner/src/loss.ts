@@ -11,6 +11,12 @@ export interface RefineLossOptions {
   mask?: tf.Tensor;
   /** sg on the anchor in the residual target (default true); `false` = "w/o detached anchor" ablation. */
   detachAnchor?: boolean;
+  /**
+   * Padded steps (mask 0, past the episode's end): `'ignore'` (default) leaves ΔÂ there unconstrained;
+   * `'zero'` regresses it to 0 there (residual target only), so where no demo says otherwise the refined
+   * chunk is the anchor's. Needs a mask.
+   */
+  padding?: 'ignore' | 'zero';
 }
 
 /**
@@ -23,7 +29,7 @@ export function refineLoss(
   deltaPred: tf.Tensor,
   armTarget: tf.Tensor,
   anchorArm: tf.Tensor | undefined,
-  { target = 'residual', mask, detachAnchor = true }: RefineLossOptions = {},
+  { target = 'residual', mask, detachAnchor = true, padding = 'ignore' }: RefineLossOptions = {},
 ): tf.Scalar {
   const fn = 'refineLoss';
   assertBHD(fn, 'deltaPred', deltaPred);
@@ -34,6 +40,10 @@ export function refineLoss(
   if (anchorArm !== undefined) assertSameShape(fn, 'anchorArm', anchorArm, 'deltaPred', deltaPred);
   else if (target === 'residual') throw new Error(`${fn}: anchorArm is required for target 'residual'`);
   if (mask !== undefined) assertMask(fn, mask, 'deltaPred', deltaPred);
+  if (padding !== 'ignore' && padding !== 'zero')
+    throw new Error(`${fn}: unknown padding '${String(padding)}' (ignore | zero)`);
+  if (padding === 'zero' && (mask === undefined || target !== 'residual'))
+    throw new Error(`${fn}: padding 'zero' needs a mask and target 'residual'`);
 
   return tf.tidy(() => {
     const goal =
@@ -43,6 +53,11 @@ export function refineLoss(
     const sq = tf.squaredDifference(deltaPred, goal);
     if (mask === undefined) return tf.mean(sq);
     const m = tf.cast(mask, 'float32');
+    if (padding === 'zero') {
+      // valid steps: (ΔÂ − R)²; padded steps: ΔÂ²; averaged over every element of [B, H, D]
+      const m3 = tf.expandDims(m, 2);
+      return tf.mean(tf.add(tf.mul(sq, m3), tf.mul(tf.square(deltaPred), tf.sub(1, m3))));
+    }
     const sum = tf.sum(tf.mul(sq, tf.expandDims(m, 2)));
     const count = tf.maximum(tf.mul(tf.sum(m), deltaPred.shape[2] ?? 1), 1);
     return tf.div(sum, count);
